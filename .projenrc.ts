@@ -1,0 +1,124 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { awscdk, javascript } from 'projen';
+
+// AWS SDK v3 clients and handler libraries are bundled into the Lambda assets, so they are
+// devDependencies pinned to exact versions: the shipped bundle is the code the tests ran.
+const BUNDLED_HANDLER_DEPS = [
+  '@aws-sdk/client-codepipeline@3.1138.0',
+  '@aws-sdk/client-secrets-manager@3.1162.0',
+  '@aws-sdk/client-sfn@3.1162.0',
+  '@aws-sdk/client-ssm@3.1169.0',
+  '@aws-sdk/client-s3@3.1169.0',
+  '@aws-lambda-powertools/logger@2.36.0',
+  'zod@4.6.7',
+  'fflate@0.8.2',
+];
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-pipeline-stages',
+  description: 'AWS CDK constructs that bring VMs, AMI fleets, Ansible hosts, CodeCommit branches and Slack into CodePipeline pipelines',
+  keywords: ['aws-cdk', 'codepipeline', 'cdk-pipelines', 'ssm', 'step-functions', 'slack', 'ansible', 'ami'],
+  author: 'cdk-pipeline-stages maintainers',
+  authorAddress: 'maintainers@cdk-pipeline-stages.dev',
+  repositoryUrl: 'https://github.com/cdk-pipeline-stages/cdk-pipeline-stages.git',
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+
+  cdkVersion: '2.269.0',
+  jsiiVersion: '~6.0.0',
+  minNodeVersion: '20.0.0',
+
+  publishToPypi: {
+    distName: 'cdk-pipeline-stages',
+    module: 'cdk_pipeline_stages',
+  },
+
+  // Handlers live in lambda-src/ and are bundled below; nothing in src/ is auto-discovered.
+  lambdaAutoDiscover: false,
+  integrationTestAutoDiscover: false,
+
+  tsconfigDevFile: 'tsconfig.dev.json',
+  tsconfigDev: {
+    include: ['lambda-src/**/*.ts', 'examples/**/*.ts'],
+    exclude: ['examples/node_modules', 'examples/cdk.out'],
+    compilerOptions: {
+      // Lets the example app import the package by name while it runs against src/.
+      paths: { 'cdk-pipeline-stages': ['./src/index.ts'] },
+    },
+  },
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'lambda-src', 'examples', 'projenrc', '.projenrc.ts'],
+    tsconfigPath: './tsconfig.dev.json',
+    projectService: false,
+    commandOptions: { fix: false },
+  },
+
+  jestOptions: {
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    passWithNoTests: false,
+    jestConfig: {
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      collectCoverageFrom: ['src/**/*.ts', 'lambda-src/**/*.ts'],
+      coverageThreshold: { lines: 90 },
+      testTimeout: 60_000,
+    },
+  },
+
+  devDeps: [
+    'cdk-nag@3.0.2',
+    'aws-sdk-client-mock@4.1.0',
+    'aws-sdk-client-mock-jest@4.1.0',
+    '@types/aws-lambda@8.10.164',
+    'tsconfig-paths@4.2.0',
+    'esbuild@0.28.2',
+    ...BUNDLED_HANDLER_DEPS,
+  ],
+
+  gitignore: ['cdk.out/', 'examples/cdk.out/', 'examples/node_modules/', '/dist/', '.moto/'],
+});
+
+// --- Lambda handlers: every lambda-src/<name>/handler.ts becomes assets/lambda-src/<name>/handler/index.js
+const typecheck = project.addTask('typecheck', {
+  description: 'Type-check src, lambda-src, test and examples (esbuild and ts-jest only transpile)',
+  exec: 'tsc --noEmit -p tsconfig.dev.json',
+});
+for (const name of fs.readdirSync('lambda-src').sort()) {
+  const entry = path.posix.join('lambda-src', name, 'handler.ts');
+  if (name === 'shared' || !fs.existsSync(entry)) continue;
+  project.bundler.addBundle(entry, {
+    platform: 'node',
+    // The functions run on Node.js 24; node20 syntax also runs in-process in the tests on this toolchain.
+    target: 'node20',
+    minify: true,
+    sourcemap: false,
+    externals: [],
+    tsconfigPath: 'tsconfig.dev.json',
+    watchTask: false,
+  });
+}
+const bundleTask = project.bundler.bundleTask;
+bundleTask.prependSpawn(typecheck);
+// Jest runs the bundled assets (the emulator tests execute exactly what ships).
+project.testTask.prependSpawn(bundleTask);
+project.addPackageIgnore('/lambda-src/');
+project.addPackageIgnore('/examples/');
+project.addPackageIgnore('/.ci/');
+project.addPackageIgnore('/CONTRIBUTING.md');
+
+// --- The example consumer app (the README's main job)
+project.addTask('example', {
+  description: 'Synthesize the example pipeline app in examples/ and print what it produced',
+  steps: [
+    { spawn: 'bundle' },
+    {
+      exec: 'ts-node -r tsconfig-paths/register examples/app.ts',
+      env: { TS_NODE_PROJECT: 'examples/tsconfig.json' },
+    },
+  ],
+});
+
+project.synth();

@@ -1,0 +1,2 @@
+export * from './pipeline-stage';
+export * from './pipeline-stage-step';
