@@ -6,6 +6,8 @@ import { awscdk, javascript } from 'projen';
 // devDependencies pinned to exact versions: the shipped bundle is the code the tests ran.
 const BUNDLED_HANDLER_DEPS = [
   '@aws-sdk/client-codepipeline@3.1138.0',
+  '@aws-sdk/client-dynamodb@3.1162.0',
+  '@aws-sdk/client-resource-groups@3.1133.0',
   '@aws-sdk/client-secrets-manager@3.1162.0',
   '@aws-sdk/client-sfn@3.1162.0',
   '@aws-sdk/client-ssm@3.1169.0',
