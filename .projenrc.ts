@@ -63,7 +63,6 @@ const project = new awscdk.AwsCdkConstructLibrary({
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     passWithNoTests: false,
     jestConfig: {
-      testMatch: ['<rootDir>/test/**/*.test.ts'],
       collectCoverageFrom: ['src/**/*.ts', 'lambda-src/**/*.ts'],
       coverageThreshold: { lines: 90 },
       testTimeout: 60_000,
@@ -110,6 +109,7 @@ project.addPackageIgnore('/lambda-src/');
 project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('/CONTRIBUTING.md');
+project.addPackageIgnore('/rosetta/');
 
 // --- The example consumer app (the README's main job)
 project.addTask('example', {
