@@ -44,7 +44,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
-    include: ['lambda-src/**/*.ts', 'examples/**/*.ts'],
+    include: ['lambda-src/**/*.ts', 'examples/**/*.ts', 'scripts/**/*.ts'],
     exclude: ['examples/node_modules', 'examples/cdk.out'],
     compilerOptions: {
       // Lets the example app import the package by name while it runs against src/.
@@ -53,7 +53,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
   eslintOptions: {
     dirs: ['src'],
-    devdirs: ['test', 'lambda-src', 'examples', 'projenrc', '.projenrc.ts'],
+    devdirs: ['test', 'lambda-src', 'examples', 'scripts', 'projenrc', '.projenrc.ts'],
     tsconfigPath: './tsconfig.dev.json',
     projectService: false,
     commandOptions: { fix: false },
@@ -121,6 +121,11 @@ project.addTask('example', {
       env: { TS_NODE_PROJECT: 'examples/tsconfig.json' },
     },
   ],
+});
+
+project.addTask('bench:bundles', {
+  description: 'Print the size and cold load time of every bundled handler',
+  steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/bench-bundles.ts' }],
 });
 
 project.synth();
