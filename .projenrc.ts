@@ -44,7 +44,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
-    include: ['lambda-src/**/*.ts', 'examples/**/*.ts', 'scripts/**/*.ts'],
+    include: ['.projenrc.ts', 'lambda-src/**/*.ts', 'examples/**/*.ts', 'scripts/**/*.ts'],
     exclude: ['examples/node_modules', 'examples/cdk.out'],
     compilerOptions: {
       // Lets the example app import the package by name while it runs against src/.
@@ -56,7 +56,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     devdirs: ['test', 'lambda-src', 'examples', 'scripts', 'projenrc', '.projenrc.ts'],
     tsconfigPath: './tsconfig.dev.json',
     projectService: false,
-    commandOptions: { fix: false },
+    commandOptions: { fix: false, extraArgs: ['--max-warnings', '0'] },
   },
 
   jestOptions: {

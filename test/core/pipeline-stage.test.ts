@@ -5,8 +5,8 @@ import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
-import { PipelineStage, PipelineStageStep } from '../../src';
 import { LambdaTestStage, StateMachineTestStage } from './test-stages';
+import { PipelineStage, PipelineStageStep } from '../../src';
 
 function pipelineWithSource(stack: Stack) {
   const bucket = new s3.Bucket(stack, 'SourceBucket', { versioned: true });
