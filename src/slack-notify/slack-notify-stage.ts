@@ -1,0 +1,273 @@
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { PipelineEvent, SlackOutcome } from './pipeline-event';
+import { SlackWebhook } from './slack-webhook';
+import { createBundledFunction } from '../core/bundled-function';
+import { PipelineStage, RenderActionsOptions } from '../core/pipeline-stage';
+import { invalid, requireDurationInRange, requireMatch, requireNonEmptyArray, requireNonEmptyString } from '../core/validation';
+
+/** A Slack channel (an incoming webhook) and the outcomes it receives. */
+export interface SlackChannel {
+  /** A name for the channel in logs and job summaries, e.g. `releases`. */
+  readonly name: string;
+  /** Where the channel's incoming-webhook URL is kept. */
+  readonly webhook: SlackWebhook;
+  /**
+   * The outcomes posted to this channel.
+   * @default - every outcome
+   */
+  readonly outcomes?: SlackOutcome[];
+}
+
+/** Properties of a `SlackNotifyStage`. */
+export interface SlackNotifyStageProps {
+  /** The channels to post to, each with the outcomes it receives. */
+  readonly channels: SlackChannel[];
+  /**
+   * The pipeline whose events (from EventBridge) are posted, whatever stage they happen in. It
+   * must be in this stack's account and region.
+   * @default - no event notifications: the stage only posts where it is placed as an action
+   */
+  readonly pipeline?: codepipeline.IPipeline;
+  /**
+   * The events of `pipeline` to post.
+   * @default [PipelineEvent.EXECUTION_FAILED, PipelineEvent.EXECUTION_STOPPED, PipelineEvent.EXECUTION_SUPERSEDED]
+   */
+  readonly events?: PipelineEvent[];
+  /**
+   * Text added to the message the pipeline action posts. It may contain CodePipeline variables,
+   * such as `#{SourceVariables.CommitMessage}`, which CodePipeline resolves.
+   * @default - no added text
+   */
+  readonly actionText?: string;
+  /**
+   * Text added to the messages of pipeline events.
+   * @default - no added text
+   */
+  readonly eventText?: string;
+  /**
+   * Whether the pipeline action fails when the message cannot be posted. By default it succeeds,
+   * with a summary saying that the post failed, so a Slack outage never blocks a release.
+   * @default false
+   */
+  readonly failPipelineOnError?: boolean;
+  /**
+   * How long one request to Slack may take before it is abandoned and retried.
+   * @default Duration.seconds(10)
+   */
+  readonly requestTimeout?: Duration;
+  /**
+   * The queue that receives events the function could not post, after Lambda's and EventBridge's retries.
+   * @default - an encrypted queue that keeps messages for 14 days
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
+  /**
+   * Retention of the function's logs.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+const DEFAULT_EVENTS = [PipelineEvent.EXECUTION_FAILED, PipelineEvent.EXECUTION_STOPPED, PipelineEvent.EXECUTION_SUPERSEDED];
+const ALL_OUTCOMES = [SlackOutcome.SUCCEEDED, SlackOutcome.FAILED, SlackOutcome.CANCELLED, SlackOutcome.APPROVAL];
+/** CodePipeline limits an action's user parameters to this many characters. */
+const MAX_USER_PARAMETERS = 1000;
+const MAX_ATTEMPTS = 4;
+
+/**
+ * Posts pipeline status to Slack: as an action placed anywhere in a pipeline
+ * (`addToPipeline`, `addToStage`, `PipelineStageStep`), and from the pipeline's EventBridge events
+ * (failed, stopped, superseded, succeeded executions, failed actions, approvals waiting), which
+ * arrive whatever stage they happen in.
+ */
+export class SlackNotifyStage extends PipelineStage {
+  /** The function that posts to Slack. */
+  public readonly function: lambda.IFunction;
+  /** The queue of notifications that could not be posted. */
+  public readonly deadLetterQueue: sqs.IQueue;
+  /** The EventBridge rules on `pipeline`'s events (empty without `pipeline`). */
+  public readonly rules: events.Rule[] = [];
+
+  private readonly fn: lambda.Function;
+  private readonly channels: SlackChannel[];
+  private readonly failPipelineOnError: boolean;
+  private readonly actionText?: string;
+  private readonly pipelinesRead = new Set<string>();
+  private pipelineReadPolicy?: iam.Policy;
+  private placed = false;
+
+  constructor(scope: Construct, id: string, props: SlackNotifyStageProps) {
+    super(scope, id);
+    validate(props);
+    this.channels = props.channels;
+    this.failPipelineOnError = props.failPipelineOnError ?? false;
+    this.actionText = props.actionText;
+
+    this.fn = createBundledFunction(this, 'Function', {
+      handler: 'slack-notify',
+      description: `Posts pipeline status to Slack (${this.node.path})`,
+      timeout: Duration.minutes(2),
+      logRetention: props.logRetention,
+    });
+    this.function = this.fn;
+    const channels = props.channels.map((channel, index) => ({
+      name: channel.name,
+      webhook: channel.webhook._bind(this, `WebhookParameter${index}`, this.fn),
+      outcomes: channel.outcomes ?? ALL_OUTCOMES,
+    }));
+    this.fn.addEnvironment('SLACK_NOTIFY_CONFIG', Stack.of(this).toJsonString({
+      channels,
+      eventText: props.eventText,
+      requestTimeoutMs: (props.requestTimeout ?? Duration.seconds(10)).toMilliseconds(),
+      maxAttempts: MAX_ATTEMPTS,
+    }));
+
+    this.deadLetterQueue = props.deadLetterQueue ?? this.createDeadLetterQueue();
+    this.fn.configureAsyncInvoke({
+      retryAttempts: 2,
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+    });
+
+    if (props.pipeline) this.watch(props.pipeline, props.events ?? DEFAULT_EVENTS);
+  }
+
+  protected renderActions(options: RenderActionsOptions): codepipeline.IAction[] {
+    if (!this.channels.some(c => (c.outcomes ?? ALL_OUTCOMES).includes(SlackOutcome.SUCCEEDED))) {
+      invalid('channels', 'include one that receives SlackOutcome.SUCCEEDED for the stage to be placed in a pipeline', this.channels.map(c => c.name));
+    }
+    if (!this.placed) {
+      // GetJobDetails tells the function its pipeline, stage and execution; it has no resource-level permissions.
+      this.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['codepipeline:GetJobDetails'], resources: ['*'] }));
+      this.placed = true;
+    }
+    return [new NotifyAction({
+      actionName: options.actionName,
+      runOrder: options.runOrder,
+      variablesNamespace: options.variablesNamespace,
+      lambda: this.fn,
+      userParametersString: userParameters(this.failPipelineOnError, this.actionText),
+    }, pipeline => this.grantPipelineRead(pipeline))];
+  }
+
+  private watch(pipeline: codepipeline.IPipeline, chosen: PipelineEvent[]): void {
+    this.grantPipelineRead(pipeline);
+    const target = new targets.LambdaFunction(this.fn, {
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 8,
+      maxEventAge: Duration.hours(2),
+    });
+    const executionStates = chosen.filter(e => e._detailType === PipelineEvent.EXECUTION_FAILED._detailType).map(e => e._state);
+    if (executionStates.length) {
+      this.rules.push(this.rule('ExecutionRule', pipeline, target, PipelineEvent.EXECUTION_FAILED._detailType, { state: unique(executionStates) }));
+    }
+    if (chosen.includes(PipelineEvent.ACTION_FAILED)) {
+      this.rules.push(this.rule('ActionFailedRule', pipeline, target, PipelineEvent.ACTION_FAILED._detailType, { state: ['FAILED'] }));
+    }
+    if (chosen.includes(PipelineEvent.APPROVAL_WAITING)) {
+      this.rules.push(this.rule('ApprovalRule', pipeline, target, PipelineEvent.APPROVAL_WAITING._detailType, {
+        state: [PipelineEvent.APPROVAL_WAITING._state],
+        type: { category: [PipelineEvent.APPROVAL_WAITING._category] },
+      }));
+    }
+  }
+
+  private rule(id: string, pipeline: codepipeline.IPipeline, target: events.IRuleTarget, detailType: string,
+    detail: { [key: string]: unknown }): events.Rule {
+    return new events.Rule(this, id, {
+      description: `Posts ${pipeline.node.path} events to Slack`,
+      eventPattern: {
+        source: ['aws.codepipeline'],
+        detailType: [detailType],
+        resources: [pipeline.pipelineArn],
+        detail,
+      },
+      targets: [target],
+    });
+  }
+
+  /**
+   * Lets the function read one pipeline's executions. The statements go in a policy of their own:
+   * a pipeline that invokes the function depends on it, so the function (and the role policy it
+   * depends on) must not depend on the pipeline.
+   */
+  private grantPipelineRead(pipeline: codepipeline.IPipeline): void {
+    const key = Token.isUnresolved(pipeline.pipelineArn) ? pipeline.node.path : pipeline.pipelineArn;
+    if (this.pipelinesRead.has(key)) return;
+    this.pipelinesRead.add(key);
+    this.pipelineReadPolicy ??= new iam.Policy(this, 'PipelineReadPolicy', { roles: [this.fn.role!] });
+    this.pipelineReadPolicy.addStatements(new iam.PolicyStatement({
+      actions: ['codepipeline:GetPipelineExecution', 'codepipeline:ListActionExecutions'],
+      resources: [pipeline.pipelineArn],
+    }));
+  }
+
+  private createDeadLetterQueue(): sqs.Queue {
+    const queue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(queue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the notifier\'s function and rules; it needs no dead-letter queue of its own.',
+    });
+    return queue;
+  }
+}
+
+/** The Lambda invoke action, which also lets the function read the pipeline it is placed in. */
+class NotifyAction extends actions.LambdaInvokeAction {
+  constructor(props: actions.LambdaInvokeActionProps, private readonly onBound: (pipeline: codepipeline.IPipeline) => void) {
+    super(props);
+  }
+
+  protected bound(scope: Construct, stage: codepipeline.IStage, options: codepipeline.ActionBindOptions): codepipeline.ActionConfig {
+    this.onBound(stage.pipeline);
+    return super.bound(scope, stage, options);
+  }
+}
+
+/** A JSON settings line, then the user's text verbatim (CodePipeline substitutes variables in it). */
+function userParameters(failOnError: boolean, text: string | undefined): string {
+  const settings = JSON.stringify({ v: 1, failOnError, executionId: '#{codepipeline.PipelineExecutionId}' });
+  return text ? `${settings}\n${text}` : settings;
+}
+
+function unique<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+function validate(props: SlackNotifyStageProps): void {
+  requireNonEmptyArray('channels', props.channels);
+  const names = new Set<string>();
+  props.channels.forEach((channel, i) => {
+    requireMatch(`channels[${i}].name`, channel.name, /^[A-Za-z0-9#_.-]{1,64}$/, 'be 1 to 64 characters of A-Z, a-z, 0-9, #, _, . and -');
+    if (names.has(channel.name)) invalid(`channels[${i}].name`, 'be unique', channel.name);
+    names.add(channel.name);
+    requireNonEmptyArray(`channels[${i}].outcomes`, channel.outcomes);
+  });
+  requireNonEmptyArray('events', props.events);
+  if (props.events && !props.pipeline) throw new Error('`events` must be given together with `pipeline`, got: no `pipeline`');
+  if (props.pipeline) {
+    for (const event of props.events ?? DEFAULT_EVENTS) {
+      const received = props.channels.some(c => (c.outcomes ?? ALL_OUTCOMES).includes(event.outcome));
+      if (!received) invalid('events', `only include events some channel receives (no channel receives ${event.outcome})`, event.name);
+    }
+  }
+  requireNonEmptyString('actionText', props.actionText);
+  requireNonEmptyString('eventText', props.eventText);
+  if (props.actionText !== undefined && !Token.isUnresolved(props.actionText)) {
+    const room = MAX_USER_PARAMETERS - userParameters(true, undefined).length - 1;
+    if (props.actionText.length > room) invalid('actionText', `be at most ${room} characters`, `${props.actionText.length} characters`);
+  }
+  requireDurationInRange('requestTimeout', props.requestTimeout, Duration.seconds(1), Duration.seconds(30));
+}
