@@ -1,0 +1,368 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  CreateStateMachineCommand, DescribeExecutionCommand, GetExecutionHistoryCommand, HistoryEvent,
+  SFNClient, StartExecutionCommand, StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import type { Template } from 'aws-cdk-lib/assertions';
+import type { ScriptedReply } from './aws-protocol';
+import { FunctionConfig, LambdaRuntime } from './lambda-runtime';
+import { MotoMissingError, MotoProcess, motoUnavailableReason } from './moto-process';
+import { AwsProxy, RecordedCall, Responder } from './proxy';
+import { ACCOUNT_ID, TemplateFunction, TemplateResolver } from './template-resolver';
+
+export type { ScriptedReply } from './aws-protocol';
+export type { RecordedCall, Responder } from './proxy';
+export { handlerAsset } from './lambda-runtime';
+
+/** Where the emulator writes moto's output, every proxied call and the handlers' logs. */
+export const LOG_DIR = path.resolve(__dirname, '..', '..', '.moto');
+
+const REGION = 'us-east-1';
+const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+const POLL_MS = 50;
+
+export interface ExecutionOptions {
+  /** The execution's input. */
+  readonly input: any;
+  /** @default - a unique name */
+  readonly name?: string;
+  /**
+   * The handler of each Lambda function the state machine invokes, by the function's logical id
+   * (or a part of it that names one function): a bundled asset directory (`handlerAsset('x')`),
+   * or a test module (`path/to/module.ts`, optionally `#exportName`).
+   */
+  readonly handlers?: Record<string, string>;
+  /** @default 30_000 */
+  readonly timeoutMs?: number;
+}
+
+export interface ExecutionResult {
+  readonly executionArn: string;
+  /** SUCCEEDED, FAILED, TIMED_OUT or ABORTED. */
+  readonly status: string;
+  /** The parsed output, when it succeeded. */
+  readonly output?: any;
+  readonly error?: string;
+  readonly cause?: string;
+  /** GetExecutionHistory's events, oldest first. */
+  readonly history: HistoryEvent[];
+  /** The calls recorded from the start to the end of the execution (all sources). */
+  readonly calls: RecordedCall[];
+}
+
+interface Started { readonly callsBefore: number }
+
+/**
+ * moto (with its Step Functions interpreter) behind a recording, scriptable proxy that runs Lambda
+ * handlers in this process. See test/emulator/README.md.
+ */
+export class Emulator {
+  /** Starts moto and the proxy, and points this process's AWS SDK clients at them. */
+  public static async start(): Promise<Emulator> {
+    fs.mkdirSync(LOG_DIR, { recursive: true });
+    const logFile = path.join(LOG_DIR, `emulator-${process.pid}.log`);
+    const log = fs.createWriteStream(logFile, { flags: 'w' });
+    const runtime = new LambdaRuntime(log);
+    let moto: MotoProcess | undefined;
+    const proxy = new AwsProxy(() => moto!.url, runtime, log);
+    const port = await proxy.listen();
+    try {
+      moto = await MotoProcess.start(port, log);
+      const emulator = new Emulator(moto, proxy, runtime, `http://127.0.0.1:${port}`, logFile, log);
+      await emulator.motoApi('/moto-api/config', { stepfunctions: { execute_state_machine: true } });
+      return emulator;
+    } catch (err) {
+      await moto?.stop();
+      await proxy.close();
+      log.end();
+      if (err instanceof MotoMissingError) throw err;
+      throw new Error(`${(err as Error).message}\n--- ${logFile} ---\n${tail(logFile)}`);
+    }
+  }
+
+  public readonly region = REGION;
+  public readonly accountId = ACCOUNT_ID;
+  private readonly sfn: SFNClient;
+  private readonly started = new Map<string, Started>();
+  private readonly savedEnv: Record<string, string | undefined> = {};
+  private sequence = 0;
+
+  private constructor(
+    private readonly moto: MotoProcess,
+    private readonly proxy: AwsProxy,
+    private readonly runtime: LambdaRuntime,
+    /** The proxy's URL: what every AWS client of the test should use. */
+    public readonly endpoint: string,
+    /** moto's output, every call through the proxy and the handlers' logs. */
+    public readonly logFile: string,
+    private readonly log: fs.WriteStream,
+  ) {
+    // The harness's own Step Functions calls go straight to moto, so they are not recorded.
+    this.sfn = new SFNClient({ endpoint: moto.url, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
+    this.setEnv({
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_REGION: REGION,
+      AWS_DEFAULT_REGION: REGION,
+      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+      AWS_SESSION_TOKEN: undefined,
+      AWS_PROFILE: undefined,
+      AWS_MAX_ATTEMPTS: '1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+  }
+
+  /** The PID of the moto server. */
+  public get motoPid(): number | undefined {
+    return this.moto.pid;
+  }
+
+  /**
+   * Scripts the answers to `service:operation` (service is the SigV4 signing name: `ssm`, `states`,
+   * `codebuild`, `lambda`...). Replies are used in order; the last one repeats. A Responder computes
+   * the reply from the input, or returns undefined to let the call through to moto.
+   */
+  public script(service: string, operation: string, ...replies: Array<ScriptedReply | Responder>): void {
+    this.proxy.script(service, operation, replies);
+  }
+
+  /** Every call made through the emulator since the last reset, optionally of one service and operation. */
+  public calls(service?: string, operation?: string): RecordedCall[] {
+    return this.proxy.calls(service, operation);
+  }
+
+  /** Waits for a call (already made or still to come), e.g. the Lambda invocation that carries a task token. */
+  public waitForCall(
+    service: string, operation: string, predicate: (call: RecordedCall) => boolean = () => true, timeoutMs = 10_000,
+  ): Promise<RecordedCall> {
+    return this.proxy.waitForCall(service, operation, predicate, timeoutMs);
+  }
+
+  /** An AWS SDK v3 client that talks to the emulator (its calls are recorded and can be scripted). */
+  public client<T>(ctor: new (config: any) => T, config: Record<string, any> = {}): T {
+    return new ctor({ endpoint: this.endpoint, region: REGION, credentials: CREDENTIALS, maxAttempts: 1, ...config });
+  }
+
+  /**
+   * Runs a handler in this process as Lambda would (JSON in and out; a thrown error rejects with an
+   * Error of the same name and message). `handler`: a bundled asset directory or a test module.
+   */
+  public async invokeHandler(
+    handler: string, event: any, context: Record<string, any> = {}, environment: Record<string, string> = {},
+  ): Promise<any> {
+    const functionName = context.functionName ?? path.basename(path.dirname(path.resolve(handler.split('#')[0])));
+    const outcome = await this.runtime.invoke({ functionName, handler, environment }, event, context);
+    if (outcome.ok) return outcome.result;
+    throw Object.assign(new Error(outcome.errorMessage), { name: outcome.errorType });
+  }
+
+  /** Creates the template's state machine in moto, runs one execution and waits for its end. */
+  public async runStateMachine(template: Template | object, stateMachineLogicalId: string, options: ExecutionOptions): Promise<ExecutionResult> {
+    const { executionArn } = await this.startExecution(template, stateMachineLogicalId, options);
+    return this.waitForExecution(executionArn, options.timeoutMs);
+  }
+
+  /** Like runStateMachine, but returns once the execution started (for tests that act while it runs). */
+  public async startExecution(
+    template: Template | object, stateMachineLogicalId: string, options: ExecutionOptions,
+  ): Promise<{ executionArn: string }> {
+    const json = typeof (template as Template).toJSON === 'function' ? (template as Template).toJSON() : template;
+    const resolver = new TemplateResolver(json, REGION);
+    const machine = resolver.stateMachine(stateMachineLogicalId);
+    this.registerHandlers(machine.definition, machine.functions, options.handlers ?? {});
+
+    const n = ++this.sequence;
+    const created = await this.sfn.send(new CreateStateMachineCommand({
+      name: `${stateMachineLogicalId.slice(0, 70)}-${n}`,
+      definition: machine.definition,
+      roleArn: `arn:aws:iam::${ACCOUNT_ID}:role/EmulatorStateMachineRole`,
+    }));
+    const callsBefore = this.proxy.calls().length;
+    const { executionArn } = await this.sfn.send(new StartExecutionCommand({
+      stateMachineArn: created.stateMachineArn,
+      name: options.name ?? `execution-${n}`,
+      input: JSON.stringify(options.input ?? {}),
+    }));
+    this.started.set(executionArn!, { callsBefore });
+    return { executionArn: executionArn! };
+  }
+
+  /** Waits until an execution ends (stopping it and failing after `timeoutMs`). */
+  public async waitForExecution(executionArn: string, timeoutMs = 30_000): Promise<ExecutionResult> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const execution = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      if (execution.status !== 'RUNNING') {
+        const history = await this.history(executionArn);
+        const callsBefore = this.started.get(executionArn)?.callsBefore ?? 0;
+        this.started.delete(executionArn);
+        const details = endDetails(history);
+        return {
+          executionArn,
+          status: execution.status!,
+          output: execution.output !== undefined ? JSON.parse(execution.output) : undefined,
+          error: execution.error ?? details?.error,
+          cause: execution.cause ?? details?.cause,
+          history,
+          calls: this.proxy.calls().slice(callsBefore),
+        };
+      }
+      if (Date.now() > deadline) {
+        await this.stopExecution(executionArn);
+        const last = (await this.history(executionArn)).slice(-5).map(e => e.type).join(', ');
+        throw new Error(`execution ${executionArn} did not end within ${timeoutMs} ms (stopped it); last events: ${last}`);
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  /**
+   * Back to a clean slate: stops the executions still running, resets moto's state, forgets
+   * scripts, recorded calls and handler mappings, and makes the next invocation of each handler a
+   * cold start.
+   */
+  public async reset(): Promise<void> {
+    await Promise.all([...this.started.keys()].map(arn => this.stopExecution(arn)));
+    this.started.clear();
+    await this.motoApi('/moto-api/reset');
+    this.proxy.reset();
+    this.runtime.coldStart();
+  }
+
+  /** Stops moto (by PID) and the proxy, and restores the environment variables it set. */
+  public async stop(): Promise<void> {
+    this.sfn.destroy();
+    await this.moto.stop();
+    await this.proxy.close();
+    for (const [key, value] of Object.entries(this.savedEnv)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    await new Promise<void>(resolve => this.log.end(() => resolve()));
+  }
+
+  private registerHandlers(definition: string, functions: TemplateFunction[], handlers: Record<string, string>): void {
+    const mapped = new Map<string, FunctionConfig>();
+    for (const [key, handler] of Object.entries(handlers)) {
+      const exact = functions.filter(f => f.logicalId === key);
+      const matches = exact.length ? exact : functions.filter(f => f.logicalId.includes(key));
+      if (matches.length !== 1) {
+        throw new Error(`handlers key '${key}' must name exactly one Lambda function of the template, got ${matches.length}; functions: ${functions.map(f => f.logicalId).join(', ') || 'none'}`);
+      }
+      const [fn] = matches;
+      mapped.set(fn.logicalId, { functionName: fn.functionName, handler, environment: fn.environment, timeoutSeconds: fn.timeoutSeconds });
+    }
+    const invoked = functions.filter(f => definition.includes(`:function:${f.functionName}`) || definition.includes(`"${f.functionName}"`));
+    const missing = invoked.filter(f => !mapped.has(f.logicalId)).map(f => f.logicalId);
+    if (missing.length) throw new Error(`the state machine invokes ${missing.join(', ')}, but \`handlers\` maps no handler to it`);
+    for (const fn of mapped.values()) this.proxy.registerFunction(fn);
+  }
+
+  private async history(executionArn: string): Promise<HistoryEvent[]> {
+    const events: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }));
+      events.push(...(page.events ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return events;
+  }
+
+  private async stopExecution(executionArn: string): Promise<void> {
+    try {
+      await this.sfn.send(new StopExecutionCommand({ executionArn, error: 'Emulator.Stopped', cause: 'stopped by the emulator harness' }));
+    } catch (err) {
+      this.log.write(`harness: stopping ${executionArn} failed: ${(err as Error).message}\n`);
+    }
+  }
+
+  private async motoApi(pathname: string, body?: object): Promise<void> {
+    const response = await fetch(`${this.moto.url}${pathname}`, { method: 'POST', body: body ? JSON.stringify(body) : undefined });
+    if (!response.ok) throw new Error(`${pathname} failed in moto (${response.status}): ${await response.text()}`);
+  }
+
+  private setEnv(values: Record<string, string | undefined>): void {
+    for (const [key, value] of Object.entries(values)) {
+      this.savedEnv[key] = process.env[key];
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}
+
+/**
+ * A jest `describe` whose tests share one emulator: started in beforeAll, reset after each test,
+ * stopped in afterAll. Without moto the tests are skipped with one message, unless CI=true, where
+ * a missing moto fails the run.
+ */
+export function describeWithEmulator(name: string, body: (emulator: () => Emulator) => void): void {
+  const unavailable = motoUnavailableReason();
+  if (unavailable) {
+    const message = `emulator tests need moto (Python package \`moto[server]\` 5.2.x): ${unavailable}. Set MOTO_PYTHON to a Python that has it.`;
+    if (process.env.CI === 'true') {
+      describe(name, () => {
+        test('moto is available (required when CI=true)', () => {
+          throw new Error(message);
+        });
+      });
+      return;
+    }
+    noticeOnce(`Skipping emulator tests: ${message}`);
+    describe.skip(name, () => body(() => {
+      throw new Error('moto is not available');
+    }));
+    return;
+  }
+
+  describe(name, () => {
+    let emulator: Emulator | undefined;
+    beforeAll(async () => {
+      emulator = await Emulator.start();
+    }, 30_000);
+    afterEach(async () => {
+      await emulator?.reset();
+    });
+    afterAll(async () => {
+      await emulator?.stop();
+    });
+    body(() => {
+      if (!emulator) throw new Error('the emulator did not start (see the beforeAll error)');
+      return emulator;
+    });
+  });
+}
+
+/** One skip notice per test run, however many emulator test files there are. */
+function noticeOnce(message: string): void {
+  const marker = path.join(LOG_DIR, `skip-notice-${process.ppid}`);
+  try {
+    fs.mkdirSync(LOG_DIR, { recursive: true });
+    fs.writeFileSync(marker, message, { flag: 'wx' });
+  } catch {
+    return;
+  }
+  process.stderr.write(`${message}\n`);
+}
+
+function tail(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-30).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** The error and cause of the event that ended an execution unsuccessfully. */
+function endDetails(history: HistoryEvent[]): { error?: string; cause?: string } | undefined {
+  for (const event of [...history].reverse()) {
+    const details = event.executionFailedEventDetails ?? event.executionTimedOutEventDetails ?? event.executionAbortedEventDetails;
+    if (details) return details;
+  }
+  return undefined;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms));
+}

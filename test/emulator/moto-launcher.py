@@ -1,0 +1,61 @@
+"""Runs moto's server for the emulator harness.
+
+Differences from `moto_server`:
+- binds a free port on 127.0.0.1 and prints `MOTO_LISTENING <port>` once it accepts connections;
+- fixes moto 5.2.1's "only the first execution works" bug: StartExecution deep-copies the state
+  machine together with its running executions, which hold locks and fail to copy
+  ("cannot pickle '_thread.RLock'"). The copy made here shares the backend and starts with no
+  executions, which is what the interpreter needs;
+- exits when its standard input closes, so it never outlives the test process that started it.
+
+MOTO_PORT (set by the harness) is where moto's Step Functions interpreter sends its AWS calls.
+Exit code 3 means moto is not installed.
+"""
+import copy
+import os
+import sys
+import threading
+
+try:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from moto.stepfunctions.models import StateMachine
+    from werkzeug.serving import make_server
+except ImportError as err:
+    print(f"moto is not importable: {err}", file=sys.stderr)
+    sys.exit(3)
+
+
+def _copy_without_executions(self, memo):
+    clone = self.__class__.__new__(self.__class__)
+    memo[id(self)] = clone
+    for key, value in self.__dict__.items():
+        if key == "backend":
+            clone.__dict__[key] = value
+        elif key == "executions":
+            clone.__dict__[key] = []
+        else:
+            clone.__dict__[key] = copy.deepcopy(value, memo)
+    return clone
+
+
+StateMachine.__deepcopy__ = _copy_without_executions
+
+
+def _exit_when_parent_goes_away():
+    sys.stdin.read()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # os._exit: the server thread would keep a normal exit waiting.
+    os._exit(0)
+
+
+def main():
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=_exit_when_parent_goes_away, daemon=True).start()
+    print(f"MOTO_LISTENING {server.server_port}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import * as path from 'path';
+import type { Writable } from 'stream';
+
+const LAUNCHER = path.join(__dirname, 'moto-launcher.py');
+const START_TIMEOUT_MS = 20_000;
+const MOTO_MISSING_EXIT_CODE = 3;
+
+/** The Python that runs moto: `MOTO_PYTHON`, or `python3` from the PATH. */
+export function motoPython(): string {
+  return process.env.MOTO_PYTHON ?? 'python3';
+}
+
+/** Why moto cannot run here, or undefined when it can (a quick check, no server started). */
+export function motoUnavailableReason(): string | undefined {
+  const check = spawnSync(motoPython(), ['-c', 'import moto.server, sys; sys.stdout.write(moto.__version__)'], { encoding: 'utf8', timeout: 20_000 });
+  if (check.error) return `${motoPython()} cannot be run (${check.error.message})`;
+  if (check.status !== 0) return `${motoPython()} cannot import moto (${(check.stderr || '').trim().split('\n').pop()})`;
+  return undefined;
+}
+
+export class MotoMissingError extends Error {
+  public override readonly name = 'MotoMissingError';
+}
+
+/** A moto server started for the tests; `stop()` ends it by its PID. */
+export class MotoProcess {
+  /**
+   * Starts moto on a free 127.0.0.1 port. `interpreterPort` is where moto's Step Functions
+   * interpreter sends its AWS calls (the harness proxy). moto's output goes to `log`.
+   */
+  public static async start(interpreterPort: number, log: Writable): Promise<MotoProcess> {
+    const child = spawn(motoPython(), [LAUNCHER], {
+      env: { ...process.env, MOTO_PORT: String(interpreterPort), PYTHONUNBUFFERED: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const moto = new MotoProcess(child);
+    child.stderr!.pipe(log, { end: false });
+    const port = await new Promise<number>((resolve, reject) => {
+      let stdout = '';
+      const timer = setTimeout(() => fail(new Error(`moto did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        moto.kill();
+        reject(err);
+      };
+      child.on('error', err => fail(new MotoMissingError(`${motoPython()} cannot be run: ${err.message}`)));
+      child.on('exit', code => fail(code === MOTO_MISSING_EXIT_CODE
+        ? new MotoMissingError(`moto is not installed for ${motoPython()}`)
+        : new Error(`moto exited with code ${code} while starting; see its output in the emulator log`)));
+      child.stdout!.on('data', chunk => {
+        stdout += chunk;
+        const match = /MOTO_LISTENING (\d+)/.exec(stdout);
+        if (match) {
+          clearTimeout(timer);
+          child.removeAllListeners('exit');
+          child.stdout!.removeAllListeners('data');
+          child.stdout!.pipe(log, { end: false });
+          resolve(Number(match[1]));
+        }
+      });
+    });
+    moto.url = `http://127.0.0.1:${port}`;
+    return moto;
+  }
+
+  /** moto's own URL (not recorded, not scripted). */
+  public url = '';
+  private readonly onExit: () => void;
+
+  private constructor(private readonly child: ChildProcess) {
+    // Also ends moto when the test process exits without calling stop(); the launcher itself
+    // exits when its stdin closes, which covers a test process that is killed.
+    this.onExit = () => this.kill();
+    process.once('exit', this.onExit);
+  }
+
+  public get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Ends moto: SIGTERM, then SIGKILL if it has not exited after 2 s. */
+  public async stop(): Promise<void> {
+    process.removeListener('exit', this.onExit);
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>(resolve => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.kill(), 2000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private kill(): void {
+    process.removeListener('exit', this.onExit);
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
