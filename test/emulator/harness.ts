@@ -98,8 +98,6 @@ export class Emulator {
     public readonly logFile: string,
     private readonly log: fs.WriteStream,
   ) {
-    // The harness's own Step Functions calls go straight to moto, so they are not recorded.
-    this.sfn = new SFNClient({ endpoint: moto.url, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
     this.setEnv({
       AWS_ENDPOINT_URL: endpoint,
       AWS_REGION: REGION,
@@ -110,7 +108,11 @@ export class Emulator {
       AWS_PROFILE: undefined,
       AWS_MAX_ATTEMPTS: '1',
       AWS_EC2_METADATA_DISABLED: 'true',
+      // Node 20 is supported by the toolchain; the SDK's notice about Node 22 is noise in test output.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     });
+    // The harness's own Step Functions calls go straight to moto, so they are not recorded.
+    this.sfn = new SFNClient({ endpoint: moto.url, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
   }
 
   /** The PID of the moto server. */

@@ -6,6 +6,7 @@ Differences from `moto_server`:
   machine together with its running executions, which hold locks and fail to copy
   ("cannot pickle '_thread.RLock'"). The copy made here shares the backend and starts with no
   executions, which is what the interpreter needs;
+- passes SendTaskFailure's `cause` on to the execution (5.2.1 drops it);
 - exits when its standard input closes, so it never outlives the test process that started it.
 
 MOTO_PORT (set by the harness) is where moto's Step Functions interpreter sends its AWS calls.
@@ -18,7 +19,9 @@ import threading
 
 try:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from moto.core.responses import EmptyResult
     from moto.stepfunctions.models import StateMachine
+    from moto.stepfunctions.responses import StepFunctionResponse
     from werkzeug.serving import make_server
 except ImportError as err:
     print(f"moto is not importable: {err}", file=sys.stderr)
@@ -39,6 +42,16 @@ def _copy_without_executions(self, memo):
 
 
 StateMachine.__deepcopy__ = _copy_without_executions
+
+
+def _send_task_failure_with_cause(self):
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    )
+    return EmptyResult()
+
+
+StepFunctionResponse.send_task_failure = _send_task_failure_with_cause
 
 
 def _exit_when_parent_goes_away():
