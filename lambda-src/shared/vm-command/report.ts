@@ -1,0 +1,41 @@
+import { putJobFailure, putJobSuccess } from '../pipeline-job';
+import { reasonOf } from '../errors';
+import { logger } from '../logger';
+import { Outcome } from './outcome';
+import { markReported, settleOutcome } from './run-table';
+
+/** Reports an outcome to a CodePipeline job; a refused success is reported as a failure. */
+export async function reportOutcome(jobId: string, outcome: Outcome): Promise<void> {
+  if (!outcome.succeeded) {
+    await putJobFailure(jobId, outcome.message);
+    return;
+  }
+  try {
+    await putJobSuccess(jobId, outcome.message, outcome.outputVariables);
+  } catch (err) {
+    logger.error('reporting success was refused', { jobId, error: reasonOf(err) });
+    await putJobFailure(jobId, `reporting success failed: ${reasonOf(err)}`);
+  }
+}
+
+export type SettleResult = 'reported' | 'deferred' | 'already-settled';
+
+/**
+ * Settles a run exactly once: stores the outcome and reports it to the current job. When the job is
+ * being renewed, the next job reports it on arrival ('deferred'). When another component settled
+ * the run first, nothing happens ('already-settled').
+ */
+export async function settleRun(runId: string, outcome: Outcome): Promise<SettleResult> {
+  const run = await settleOutcome(runId, outcome);
+  if (!run) {
+    logger.info('run was already settled', { runId });
+    return 'already-settled';
+  }
+  if (run.awaitingJob) {
+    logger.info('outcome stored; the renewed job will report it', { runId });
+    return 'deferred';
+  }
+  await reportOutcome(run.jobId, outcome);
+  await markReported(runId);
+  return 'reported';
+}

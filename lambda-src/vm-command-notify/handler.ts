@@ -1,0 +1,26 @@
+import type { EventBridgeEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { parseInput } from '../shared/input';
+import { logger } from '../shared/logger';
+import { markCommandCompleted } from '../shared/vm-command/run-table';
+import { resumeWaitingTask } from '../shared/vm-command/task-token';
+
+/*
+ * EventBridge target for SSM "EC2 Command Status-change Notification" events with a final status:
+ * resumes the execution waiting on the command within about a second of it finishing. Commands
+ * this stage did not send are ignored.
+ */
+
+const DetailSchema = z.object({ 'command-id': z.string().min(1), 'status': z.string() });
+
+export async function handler(event: EventBridgeEvent<string, unknown>): Promise<void> {
+  const detail = parseInput(DetailSchema, event?.detail, 'SSM command status event');
+  const commandId = detail['command-id'];
+  const { known, taskToken } = await markCommandCompleted(commandId);
+  if (!known) {
+    logger.debug('command not sent by this stage; ignored', { commandId });
+    return;
+  }
+  logger.info('command finished', { commandId, status: detail.status });
+  if (taskToken) await resumeWaitingTask(taskToken, commandId);
+}

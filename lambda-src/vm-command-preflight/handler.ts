@@ -1,0 +1,97 @@
+import { ListGroupResourcesCommand, ResourceGroupsClient } from '@aws-sdk/client-resource-groups';
+import {
+  DescribeInstanceInformationCommand, InstanceInformation, InstanceInformationStringFilter, SSMClient,
+} from '@aws-sdk/client-ssm';
+import { z } from 'zod';
+import { parseInput } from '../shared/input';
+import { logger } from '../shared/logger';
+import { describeTargets, MAX_INSTANCE_IDS, Targets, TargetsSchema } from '../shared/vm-command/targets';
+
+/*
+ * Step Functions task: resolves the run's targets to instance ids and checks that SSM can reach
+ * every one of them (PingStatus Online) before anything is sent.
+ */
+
+export class NoTargetsMatched extends Error {
+  public override readonly name = 'NoTargetsMatched';
+}
+export class InstanceNotReachable extends Error {
+  public override readonly name = 'InstanceNotReachable';
+}
+
+const EventSchema = z.object({ targets: TargetsSchema });
+
+let ssmClient: SSMClient | undefined;
+let groupsClient: ResourceGroupsClient | undefined;
+const ssm = () => (ssmClient ??= new SSMClient({}));
+const groups = () => (groupsClient ??= new ResourceGroupsClient({}));
+
+export async function handler(event: unknown): Promise<{ instanceIds: string[] }> {
+  const { targets } = parseInput(EventSchema, event, 'pre-flight input');
+  const { instanceIds, known } = await resolve(targets);
+  if (instanceIds.length === 0) throw new NoTargetsMatched(`no instances matched ${describeTargets(targets)}`);
+  const problems = instanceIds.flatMap(id => {
+    const info = known.get(id);
+    if (!info) return [`instance ${id} is not reachable by SSM (not registered with SSM)`];
+    if (info.PingStatus !== 'Online') return [`instance ${id} is not reachable by SSM (PingStatus: ${info.PingStatus})`];
+    return [];
+  });
+  if (problems.length) throw new InstanceNotReachable(problems.join('; '));
+  logger.info('targets are online', { instanceIds });
+  return { instanceIds };
+}
+
+async function resolve(targets: Targets): Promise<{ instanceIds: string[]; known: Map<string, InstanceInformation> }> {
+  if (targets.tags) {
+    const known = await describeInstances(tagFilters(targets.tags));
+    return { instanceIds: [...known.keys()], known };
+  }
+  const instanceIds = targets.instanceIds ?? await groupInstances(targets.resourceGroup!);
+  return { instanceIds, known: instanceIds.length ? await describeInstances(undefined, instanceIds) : new Map() };
+}
+
+function tagFilters(tags: Record<string, string[]>): InstanceInformationStringFilter[] {
+  return Object.entries(tags).map(([key, values]) => ({ Key: `tag:${key}`, Values: values }));
+}
+
+/** SSM's view of managed instances, by tag filters or by id (in chunks of 50). */
+async function describeInstances(filters?: InstanceInformationStringFilter[], ids?: string[]): Promise<Map<string, InstanceInformation>> {
+  const found = new Map<string, InstanceInformation>();
+  const queries = ids
+    ? chunks(ids, MAX_INSTANCE_IDS).map(chunk => [{ Key: 'InstanceIds', Values: chunk }])
+    : [filters!];
+  for (const query of queries) {
+    let nextToken: string | undefined;
+    do {
+      const page = await ssm().send(new DescribeInstanceInformationCommand({ Filters: query, NextToken: nextToken, MaxResults: 50 }));
+      for (const info of page.InstanceInformationList ?? []) if (info.InstanceId) found.set(info.InstanceId, info);
+      nextToken = page.NextToken;
+    } while (nextToken);
+  }
+  return found;
+}
+
+async function groupInstances(group: string): Promise<string[]> {
+  const ids: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await groups().send(new ListGroupResourcesCommand({
+      Group: group,
+      Filters: [{ Name: 'resource-type', Values: ['AWS::EC2::Instance', 'AWS::SSM::ManagedInstance'] }],
+      NextToken: nextToken,
+    }));
+    for (const item of page.Resources ?? []) {
+      const arn = item.Identifier?.ResourceArn;
+      const id = arn?.slice(arn.lastIndexOf('/') + 1);
+      if (id) ids.push(id);
+    }
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return ids;
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

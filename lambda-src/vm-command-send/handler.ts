@@ -1,0 +1,63 @@
+import { SendCommandCommand, SSMClient, Target } from '@aws-sdk/client-ssm';
+import { z } from 'zod';
+import { parseInput } from '../shared/input';
+import { logger } from '../shared/logger';
+import { recordCommand } from '../shared/vm-command/run-table';
+import { Targets, TargetsSchema } from '../shared/vm-command/targets';
+
+/*
+ * Step Functions task: sends the command. Instance-id targets are sent as InstanceIds; tag and
+ * resource-group targets as SSM Targets, so rate control applies however large the group is.
+ * Throttling surfaces as `ThrottlingException`, which the state machine retries.
+ */
+
+const EventSchema = z.object({
+  runId: z.string().min(1),
+  instanceIds: z.array(z.string()).min(1),
+  targets: TargetsSchema,
+  /** Per-run values: CodePipeline variables and the parameters file; they override `config.parameters`. */
+  parameters: z.record(z.string(), z.array(z.string())),
+  config: z.object({
+    documentName: z.string().min(1),
+    documentVersion: z.string().optional(),
+    parameters: z.record(z.string(), z.array(z.string())),
+    deliveryTimeoutSeconds: z.number().int().min(30),
+    maxConcurrency: z.string(),
+    maxErrors: z.string(),
+    logGroupName: z.string().min(1),
+    outputBucket: z.string().optional(),
+    outputKeyPrefix: z.string().optional(),
+  }),
+});
+
+let client: SSMClient | undefined;
+const ssm = () => (client ??= new SSMClient({}));
+
+export async function handler(event: unknown): Promise<{ commandId: string }> {
+  const input = parseInput(EventSchema, event, 'send input');
+  const { config } = input;
+  const out = await ssm().send(new SendCommandCommand({
+    DocumentName: config.documentName,
+    DocumentVersion: config.documentVersion,
+    Parameters: { ...config.parameters, ...input.parameters },
+    ...targeting(input.targets, input.instanceIds),
+    TimeoutSeconds: config.deliveryTimeoutSeconds,
+    MaxConcurrency: config.maxConcurrency,
+    MaxErrors: config.maxErrors,
+    Comment: `run ${input.runId}`.slice(0, 100),
+    CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: config.logGroupName },
+    OutputS3BucketName: config.outputBucket,
+    OutputS3KeyPrefix: config.outputBucket ? config.outputKeyPrefix : undefined,
+  }));
+  const commandId = out.Command?.CommandId;
+  if (!commandId) throw new Error('SendCommand answered without a command id');
+  await recordCommand(input.runId, commandId, input.instanceIds);
+  logger.info('sent command', { runId: input.runId, commandId, instanceIds: input.instanceIds });
+  return { commandId };
+}
+
+function targeting(targets: Targets, instanceIds: string[]): { InstanceIds?: string[]; Targets?: Target[] } {
+  if (targets.tags) return { Targets: Object.entries(targets.tags).map(([key, values]) => ({ Key: `tag:${key}`, Values: values })) };
+  if (targets.resourceGroup) return { Targets: [{ Key: 'resource-groups:Name', Values: [targets.resourceGroup] }] };
+  return { InstanceIds: instanceIds };
+}

@@ -1,0 +1,67 @@
+import { Stack, Token, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { VmTargets } from './targets';
+
+/** ARNs of every EC2 instance and every hybrid managed instance in the stack's account and region. */
+function allInstanceArns(stack: Stack): string[] {
+  return [
+    stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }),
+    stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }),
+  ];
+}
+
+function nagInstanceArns(stack: Stack): string[] {
+  return [nagArn(stack, 'ec2', true, 'instance/*'), nagArn(stack, 'ssm', true, 'managed-instance/*')];
+}
+
+function instanceArns(stack: Stack, ids: string[]): string[] {
+  return ids.flatMap(id => {
+    const ec2 = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: id });
+    const managed = stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: id });
+    if (Token.isUnresolved(id)) return [ec2, managed];
+    return id.startsWith('mi-') ? [managed] : [ec2];
+  });
+}
+
+/** How cdk-nag spells an ARN of the stack's account and region in its finding ids. */
+export function nagArn(stack: Stack, service: string, account: boolean, resource: string): string {
+  const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+  const accountId = !account ? '' : Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+  return `arn:<AWS::Partition>:${service}:${region}:${accountId}:${resource}`;
+}
+
+/** Acknowledges the cdk-nag finding for a wildcard resource in a function's role policy. */
+export function acknowledgeWildcard(fn: lambda.Function, resource: string, reason: string): void {
+  Validations.of(fn).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason });
+}
+
+/**
+ * Lets a function send the command: `ssm:SendCommand` on the document, and on exactly the target
+ * instances (instance ids), on instances carrying the target tags (tag targets), or on any instance
+ * when targets are only known at run time (resource groups, targets from the parameters file).
+ */
+export function grantSendCommand(fn: lambda.Function, targets: VmTargets, documentArn: string, targetsFromFile: boolean): void {
+  const stack = Stack.of(fn);
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:SendCommand'], resources: [documentArn] }));
+
+  if (targets.instanceIds && !targetsFromFile) {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:SendCommand'], resources: instanceArns(stack, targets.instanceIds) }));
+    return;
+  }
+  const resources = allInstanceArns(stack);
+  if (targets.tags && !targetsFromFile) {
+    const conditions: { [key: string]: string[] } = {};
+    for (const [key, values] of Object.entries(targets.tags)) conditions[`ssm:resourceTag/${key}`] = values;
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:SendCommand'], resources, conditions: { StringEquals: conditions } }));
+    for (const arn of nagInstanceArns(stack)) {
+      acknowledgeWildcard(fn, arn, 'Tag targets are resolved by SSM when the command is sent; the statement only matches instances carrying the target tags (ssm:resourceTag condition).');
+    }
+    return;
+  }
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:SendCommand'], resources }));
+  const why = targetsFromFile
+    ? 'The stage was configured with allowTargetsFromFile: the instances are chosen per run by the parameters file.'
+    : 'Resource group members are only known when the stage runs; the group decides which instances receive the command.';
+  for (const arn of nagInstanceArns(stack)) acknowledgeWildcard(fn, arn, why);
+}

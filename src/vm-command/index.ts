@@ -1,0 +1,3 @@
+export * from './command';
+export * from './targets';
+export * from './vm-command-stage';

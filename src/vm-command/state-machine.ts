@@ -1,0 +1,92 @@
+import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+
+/** The functions the state machine runs. */
+export interface RunFunctions {
+  readonly preflight: lambda.IFunction;
+  readonly send: lambda.IFunction;
+  readonly wait: lambda.IFunction;
+  readonly status: lambda.IFunction;
+  readonly finish: lambda.IFunction;
+}
+
+/** Static values the send and status tasks receive, written into the definition. */
+export interface RunSettings {
+  readonly sendConfig: { [key: string]: unknown };
+  readonly statusConfig: { [key: string]: unknown };
+  readonly backstopInterval: Duration;
+}
+
+/**
+ * PreFlight → SendCommand → WaitForCompletion ⇄ CheckStatus → Finish.
+ * WaitForCompletion is a task-token wait resumed by SSM's status-change event; its timeout is the
+ * polling backstop. Any error goes to Finish, which cancels the command and reports the failure.
+ */
+export function runDefinition(scope: Construct, fns: RunFunctions, settings: RunSettings): sfn.IChainable {
+  const finish = new tasks.LambdaInvoke(scope, 'Finish', {
+    lambdaFunction: fns.finish,
+    payload: sfn.TaskInput.fromObject({ run: sfn.JsonPath.entirePayload }),
+    payloadResponseOnly: true,
+  });
+  finish.addRetry({ errors: ['ThrottlingException', 'ProvisionedThroughputExceededException'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
+
+  const toFinish = (task: sfn.TaskStateBase) => task.addCatch(finish, { errors: ['States.ALL'], resultPath: '$.error' });
+
+  const preflight = new tasks.LambdaInvoke(scope, 'PreFlight', {
+    lambdaFunction: fns.preflight,
+    payload: sfn.TaskInput.fromObject({ targets: sfn.JsonPath.objectAt('$.targets') }),
+    resultSelector: { instanceIds: sfn.JsonPath.listAt('$.Payload.instanceIds') },
+    resultPath: '$.resolved',
+  });
+
+  const send = new tasks.LambdaInvoke(scope, 'SendCommand', {
+    lambdaFunction: fns.send,
+    payload: sfn.TaskInput.fromObject({
+      runId: sfn.JsonPath.stringAt('$.runId'),
+      instanceIds: sfn.JsonPath.listAt('$.resolved.instanceIds'),
+      targets: sfn.JsonPath.objectAt('$.targets'),
+      parameters: sfn.JsonPath.objectAt('$.parameters'),
+      config: settings.sendConfig,
+    }),
+    resultSelector: { commandId: sfn.JsonPath.stringAt('$.Payload.commandId') },
+    resultPath: '$.command',
+  });
+  send.addRetry({ errors: ['ThrottlingException', 'TooManyUpdates'], interval: Duration.seconds(1), maxAttempts: 6, backoffRate: 2 });
+
+  const wait = new tasks.LambdaInvoke(scope, 'WaitForCompletion', {
+    lambdaFunction: fns.wait,
+    integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+    payload: sfn.TaskInput.fromObject({
+      taskToken: sfn.JsonPath.taskToken,
+      commandId: sfn.JsonPath.stringAt('$.command.commandId'),
+    }),
+    taskTimeout: sfn.Timeout.duration(settings.backstopInterval),
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+
+  const status = new tasks.LambdaInvoke(scope, 'CheckStatus', {
+    lambdaFunction: fns.status,
+    payload: sfn.TaskInput.fromObject({
+      runId: sfn.JsonPath.stringAt('$.runId'),
+      commandId: sfn.JsonPath.stringAt('$.command.commandId'),
+      instanceIds: sfn.JsonPath.listAt('$.resolved.instanceIds'),
+      config: settings.statusConfig,
+    }),
+    payloadResponseOnly: true,
+    resultPath: '$.status',
+  });
+  status.addRetry({ errors: ['ThrottlingException'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
+
+  // The backstop: no event within the interval, so look for ourselves.
+  wait.addCatch(status, { errors: ['States.Timeout'], resultPath: sfn.JsonPath.DISCARD });
+  [preflight, send, wait, status].forEach(toFinish);
+
+  const done = new sfn.Choice(scope, 'IsFinished')
+    .when(sfn.Condition.booleanEquals('$.status.done', true), finish)
+    .otherwise(wait);
+
+  return preflight.next(send).next(wait).next(status).next(done);
+}
