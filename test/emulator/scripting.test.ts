@@ -1,7 +1,7 @@
 import { PutJobSuccessResultCommand, CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { CancelCommandCommand, GetCommandInvocationCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { describeWithEmulator } from './harness';
 import { EmulatorTestStack } from './fixtures/test-stack';
+import { describeWithEmulator } from './harness';
 
 const stack = new EmulatorTestStack();
 const template = stack.template();

@@ -1,7 +1,7 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { ExecutionResult, describeWithEmulator } from './harness';
 import { EmulatorTestStack } from './fixtures/test-stack';
+import { ExecutionResult, describeWithEmulator } from './harness';
 
 const HANDLERS = 'test/emulator/fixtures/handlers.ts';
 const stack = new EmulatorTestStack();
