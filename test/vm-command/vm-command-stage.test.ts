@@ -1,0 +1,353 @@
+import { App, CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import * as pipelines from 'aws-cdk-lib/pipelines';
+import { definitionOf, ENV, pipelineStack, statementsOf } from './fixtures';
+import { FileParameterType, PipelineStageStep, VmCommand, VmCommandStage, VmCommandStageProps, VmTargets } from '../../src';
+import { cfnLint, synthWithAwsSolutionsChecks } from '../template-checks';
+
+const IDS = ['i-0123456789abcdef0', 'mi-0123456789abcdef0'];
+
+function stageIn(props: Partial<VmCommandStageProps> = {}) {
+  const setup = pipelineStack();
+  const stage = new VmCommandStage(setup.stack, 'Vm', {
+    targets: VmTargets.instanceIds(IDS),
+    command: VmCommand.shell(['./run-tests.sh']),
+    ...props,
+  });
+  return { ...setup, stage };
+}
+
+function sendCommandStatements(template: Template): any[] {
+  return statementsOf(template, 'VmSendFunction').filter(s => s.Action === 'ssm:SendCommand');
+}
+
+function resolvedArn(stack: Stack, value: unknown): string {
+  const resolved = stack.resolve(value);
+  if (typeof resolved === 'string') return resolved;
+  return resolved['Fn::Join'][1].map((p: any) => (typeof p === 'string' ? p : '<partition>')).join('');
+}
+
+describe('the pipeline action', () => {
+  test('is a Lambda action on the start function with the input artifact, namespace and variable parameters', () => {
+    const { stack, pipeline, source, stage } = stageIn({ variableParameters: { commitId: '#{Source.CommitId}' } });
+    stage.addToPipeline(pipeline, { input: source, variablesNamespace: 'VmRun' });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::CodePipeline::Pipeline', {
+      Stages: Match.arrayWith([{
+        Name: 'Vm',
+        Actions: [Match.objectLike({
+          Name: 'Vm',
+          ActionTypeId: { Category: 'Invoke', Owner: 'AWS', Provider: 'Lambda', Version: '1' },
+          InputArtifacts: [{ Name: 'Source' }],
+          Namespace: 'VmRun',
+          Configuration: {
+            FunctionName: { Ref: Match.stringLikeRegexp('^VmStartFunction') },
+            UserParameters: JSON.stringify({ pipelineExecutionId: '#{codepipeline.PipelineExecutionId}', variables: { commitId: '#{Source.CommitId}' } }),
+          },
+        })],
+      }]),
+    });
+  });
+
+  test('a stage with a parameters file needs an input artifact', () => {
+    const { pipeline, stage } = stageIn({ parametersFile: 'vm.json' });
+    expect(() => stage.addToPipeline(pipeline)).toThrow("`input` must be set: the stage reads its parameters file 'vm.json' from it");
+  });
+
+  test('the start function is configured with the targets, file path, allowlist and state machine', () => {
+    const { stack, stage } = stageIn({
+      parametersFile: 'ci/vm.json',
+      fileParameters: { suite: FileParameterType.STRING, retries: FileParameterType.INTEGER },
+      allowTargetsFromFile: true,
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          STATE_MACHINE_ARN: { Ref: stack.getLogicalId(stage.stateMachine.node.defaultChild as any) },
+          TARGETS: JSON.stringify({ instanceIds: IDS }),
+          PARAMETERS_FILE: 'ci/vm.json',
+          FILE_PARAMETERS: JSON.stringify({ suite: 'string', retries: 'integer' }),
+          ALLOW_TARGETS_FROM_FILE: 'true',
+        }),
+      },
+    });
+  });
+
+  test('two stages in one stack and one pipeline do not collide', () => {
+    const { stack, pipeline, source } = pipelineStack();
+    const deploy = pipeline.addStage({ stageName: 'Deploy' });
+    new VmCommandStage(stack, 'Linux', { targets: VmTargets.instanceIds([IDS[0]]), command: VmCommand.shell(['make']) })
+      .addToStage(deploy, { input: source });
+    new VmCommandStage(stack, 'Windows', { targets: VmTargets.tags({ os: ['windows'] }), command: VmCommand.powerShell(['Invoke-Build']) })
+      .addToStage(deploy, { input: source, runOrder: 2 });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+    template.resourceCountIs('AWS::DynamoDB::Table', 2);
+    template.resourceCountIs('AWS::Lambda::Function', 16);
+    const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+    expect(machines.every((m: any) => m.Properties.StateMachineName === undefined)).toBe(true);
+  });
+
+  test('works as a CDK Pipelines step', () => {
+    const app = new App();
+    const stack = new Stack(app, 'CdkPipelineStack', { env: ENV });
+    const bucket = new s3.Bucket(stack, 'SourceBucket', { versioned: true });
+    const source = pipelines.CodePipelineSource.s3(bucket, 'src.zip');
+    const pipeline = new pipelines.CodePipeline(stack, 'Pipeline', {
+      synth: new pipelines.ShellStep('Synth', { input: source, commands: ['echo synth'], primaryOutputDirectory: '.' }),
+    });
+    const stage = new VmCommandStage(stack, 'RunOnVms', {
+      targets: VmTargets.resourceGroup('build-hosts'),
+      command: VmCommand.shell(['make test']),
+      parametersFile: 'vm.json',
+    });
+    pipeline.addWave('Verify', { pre: [PipelineStageStep.fromStage(stage, { input: source })] });
+    pipeline.buildPipeline();
+    const template = Template.fromStack(stack);
+    const pipelineResource = Object.values(template.findResources('AWS::CodePipeline::Pipeline'))[0] as any;
+    const verify = pipelineResource.Properties.Stages.find((s: any) => s.Name === 'Verify');
+    expect(verify.Actions[0]).toMatchObject({ Name: 'RunOnVms', ActionTypeId: { Provider: 'Lambda' }, InputArtifacts: [{ Name: expect.any(String) }] });
+  });
+});
+
+describe('IAM', () => {
+  test('SendCommand is scoped to the document and the exact instance ARNs', () => {
+    const { stack } = stageIn();
+    const statements = sendCommandStatements(Template.fromStack(stack));
+    expect(statements.map(s => [s.Resource].flat().map(r => resolvedArn(stack, r)))).toEqual([
+      ['arn:<partition>:ssm:eu-west-1::document/AWS-RunShellScript'],
+      ['arn:<partition>:ec2:eu-west-1:111111111111:instance/i-0123456789abcdef0',
+        'arn:<partition>:ssm:eu-west-1:111111111111:managed-instance/mi-0123456789abcdef0'],
+    ]);
+    expect(statements.every(s => s.Condition === undefined)).toBe(true);
+  });
+
+  test('tag targets scope SendCommand on instances with an ssm:resourceTag condition', () => {
+    const { stack } = stageIn({ targets: VmTargets.tags({ Env: ['prod'], Role: ['web', 'api'] }) });
+    const [document, instances] = sendCommandStatements(Template.fromStack(stack));
+    expect(document.Condition).toBeUndefined();
+    expect(instances.Condition).toEqual({ StringEquals: { 'ssm:resourceTag/Env': ['prod'], 'ssm:resourceTag/Role': ['web', 'api'] } });
+    expect(instances.Resource.map((r: unknown) => resolvedArn(stack, r))).toEqual([
+      'arn:<partition>:ec2:eu-west-1:111111111111:instance/*',
+      'arn:<partition>:ssm:eu-west-1:111111111111:managed-instance/*',
+    ]);
+  });
+
+  test('a CfnDocument is addressed by its account ARN, and targets from the file open SendCommand to any instance', () => {
+    const setup = pipelineStack();
+    const doc = new ssm.CfnDocument(setup.stack, 'Doc', {
+      documentType: 'Command',
+      content: { schemaVersion: '2.2', mainSteps: [{ action: 'aws:runShellScript', name: 'run', inputs: { runCommand: ['echo'] } }] },
+    });
+    new VmCommandStage(setup.stack, 'Vm', {
+      targets: VmTargets.instanceIds([IDS[0]]),
+      command: VmCommand.document(doc),
+      parametersFile: 'vm.json',
+      allowTargetsFromFile: true,
+    });
+    const [document, instances] = sendCommandStatements(Template.fromStack(setup.stack));
+    expect(setup.stack.resolve(document.Resource)['Fn::Join'][1]).toContainEqual({ Ref: 'Doc' });
+    expect(instances.Condition).toBeUndefined();
+    expect(instances.Resource.map((r: unknown) => resolvedArn(setup.stack, r))).toEqual([
+      'arn:<partition>:ec2:eu-west-1:111111111111:instance/*',
+      'arn:<partition>:ssm:eu-west-1:111111111111:managed-instance/*',
+    ]);
+  });
+
+  test('no role has a wildcard action, and the task token, execution and table grants are scoped', () => {
+    const { stack } = stageIn();
+    const template = Template.fromStack(stack);
+    // The stage's own roles (the pipeline's roles are CodePipeline's).
+    const all = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p: any) => JSON.stringify(p.Properties.Roles).includes('"Vm'))
+      .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    expect(all.length).toBeGreaterThan(10);
+    expect(all.flatMap(s => [s.Action].flat()).filter((a: string) => a.includes('*'))).toEqual([]);
+    expect(statementsOf(template, 'VmWaitFunction')).toContainEqual(expect.objectContaining({
+      Action: 'states:SendTaskSuccess', Resource: { Ref: expect.stringMatching(/^VmStateMachine/) },
+    }));
+    expect(statementsOf(template, 'VmNotifyFunction').map(s => s.Action)).toEqual(['states:SendTaskSuccess', 'dynamodb:UpdateItem']);
+    const stop = statementsOf(template, 'VmCleanupFunction').find(s => s.Action === 'states:StopExecution');
+    expect(JSON.stringify(stop.Resource)).toContain(':execution:');
+    expect(JSON.stringify(stop.Resource)).toContain('VmStateMachine');
+    expect(statementsOf(template, 'VmFinishFunction').flatMap(s => [s.Action].flat())).toEqual(expect.arrayContaining(['ssm:CancelCommand', 'codepipeline:PutJobFailureResult']));
+  });
+});
+
+describe('state machine and timeouts', () => {
+  test('runs pre-flight, send, the event-driven wait with the backstop as its timeout, status, and finish', () => {
+    const { stack } = stageIn({ backstopInterval: Duration.minutes(3), workingDirectory: '/opt/app', maxErrors: '10%', maxConcurrency: '5' });
+    const definition = definitionOf(Template.fromStack(stack));
+    expect(definition.StartAt).toBe('PreFlight');
+    expect(Object.keys(definition.States)).toEqual(['PreFlight', 'SendCommand', 'WaitForCompletion', 'CheckStatus', 'IsFinished', 'Finish']);
+    const wait = definition.States.WaitForCompletion;
+    expect(wait.Resource).toContain('lambda:invoke.waitForTaskToken');
+    expect(wait.TimeoutSeconds).toBe(180);
+    expect(wait.Catch[0]).toEqual({ ErrorEquals: ['States.Timeout'], ResultPath: null, Next: 'CheckStatus' });
+    expect(definition.States.IsFinished.Default).toBe('WaitForCompletion');
+    for (const name of ['PreFlight', 'SendCommand', 'WaitForCompletion', 'CheckStatus']) {
+      expect(definition.States[name].Catch).toContainEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Finish' });
+    }
+    expect(definition.States.SendCommand.Retry).toContainEqual(expect.objectContaining({ ErrorEquals: ['ThrottlingException', 'TooManyUpdates'] }));
+    expect(definition.States.SendCommand.Parameters.Payload.config).toMatchObject({
+      documentName: 'AWS-RunShellScript',
+      parameters: { commands: ['./run-tests.sh'], workingDirectory: ['/opt/app'], executionTimeout: ['3600'] },
+      deliveryTimeoutSeconds: 600,
+      maxConcurrency: '5',
+      maxErrors: '10%',
+    });
+  });
+
+  test('the state machine timeout derives from the delivery and execution timeouts and the backstop', () => {
+    const { stack, stage } = stageIn({ deliveryTimeout: Duration.minutes(5), executionTimeout: Duration.minutes(30), backstopInterval: Duration.minutes(1) });
+    expect(stage.timeout.toSeconds()).toBe(300 + 1800 + 60 + 120);
+    const definition = definitionOf(Template.fromStack(stack));
+    expect(definition.TimeoutSeconds).toBe(2280);
+    expect(definition.States.SendCommand.Parameters.Payload.config).toMatchObject({ deliveryTimeoutSeconds: 300, parameters: { executionTimeout: ['1800'] } });
+  });
+
+  test('an explicit timeout wins', () => {
+    const { stack } = stageIn({ timeout: Duration.seconds(20) });
+    expect(definitionOf(Template.fromStack(stack)).TimeoutSeconds).toBe(20);
+  });
+});
+
+describe('event rules', () => {
+  test('SSM final command statuses of the stage\'s document go to the notify function', () => {
+    const { stack, stage } = stageIn({ command: VmCommand.powerShell(['Get-Date']) });
+    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.ssm'],
+        'detail-type': ['EC2 Command Status-change Notification'],
+        'detail': { 'document-name': ['AWS-RunPowerShellScript'], 'status': ['Success', 'Failed', 'Cancelled', 'TimedOut'] },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [stack.getLogicalId(stage.notifyFunction.node.defaultChild as any), 'Arn'] } })],
+    });
+  });
+
+  test('timed-out, failed and aborted executions of the state machine go to the cleanup function', () => {
+    const { stack, stage } = stageIn();
+    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        'detail': { status: ['TIMED_OUT', 'FAILED', 'ABORTED'], stateMachineArn: [{ Ref: stack.getLogicalId(stage.stateMachine.node.defaultChild as any) }] },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [stack.getLogicalId(stage.cleanupFunction.node.defaultChild as any), 'Arn'] } })],
+    });
+  });
+
+  test('abandoned actions of the pipeline it joins go to the cleanup function', () => {
+    const { stack, pipeline, stage } = stageIn();
+    stage.addToPipeline(pipeline, { actionName: 'RunOnVms' });
+    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.codepipeline'],
+        'detail-type': ['CodePipeline Action Execution State Change'],
+        'resources': [stack.resolve(pipeline.pipelineArn)],
+        'detail': { state: ['ABANDONED', 'CANCELED'], action: ['RunOnVms'] },
+      },
+    });
+  });
+});
+
+describe('validation', () => {
+  test.each<[string, () => unknown, string]>([
+    ['empty commands', () => VmCommand.shell([]), '`commands` must not be empty'],
+    ['blank command line', () => VmCommand.powerShell(['  ']), "`commands[0]` must not be empty, got: '  '"],
+    ['empty instance ids', () => VmTargets.instanceIds([]), '`instanceIds` must not be empty'],
+    ['bad instance id', () => VmTargets.instanceIds(['i-0123456789abcdef0', 'i-xyz']),
+      "`instanceIds[1]` must be an EC2 instance id (i- and 8 or 17 hex digits) or a managed instance id (mi- and 17 hex digits), got: 'i-xyz'"],
+    ['short mi- id', () => VmTargets.instanceIds(['mi-01234567']),
+      "`instanceIds[0]` must be an EC2 instance id (i- and 8 or 17 hex digits) or a managed instance id (mi- and 17 hex digits), got: 'mi-01234567'"],
+    ['too many ids', () => VmTargets.instanceIds(Array.from({ length: 51 }, (_, i) => `i-${String(i).padStart(8, '0')}`)),
+      '`instanceIds` must have at most 50 ids (use tags or a resource group for larger fleets), got: 51'],
+    ['empty tags', () => VmTargets.tags({}), '`tags` must not be empty'],
+    ['tag without values', () => VmTargets.tags({ Env: [] }), '`tags.Env` must not be empty'],
+    ['empty resource group', () => VmTargets.resourceGroup(''), "`resourceGroup` must not be empty, got: ''"],
+    ['empty document name', () => VmCommand.documentName(' '), "`documentName` must not be empty, got: ' '"],
+  ])('%s', (_name, build, message) => {
+    expect(build).toThrow(message);
+  });
+
+  test.each<[string, Partial<VmCommandStageProps>, string]>([
+    ['delivery timeout too short', { deliveryTimeout: Duration.seconds(10) }, "`deliveryTimeout` must be from 30 seconds to 1 day, got: '10 seconds'"],
+    ['execution timeout too long', { executionTimeout: Duration.hours(49) }, "`executionTimeout` must be from 1 second to 2 days, got: '2 days 1 hour'"],
+    ['backstop too long', { backstopInterval: Duration.minutes(11) }, "`backstopInterval` must be from 1 second to 10 minutes, got: '11 minutes'"],
+    ['timeout too long', { timeout: Duration.hours(25) }, "`timeout` must be from 1 second to 1 day, got: '1 day 1 hour'"],
+    ['derived timeout too long', { deliveryTimeout: Duration.hours(12), executionTimeout: Duration.hours(12) },
+      "`deliveryTimeout + executionTimeout + backstopInterval + 2 minutes` must be at most 24 hours (CodePipeline's limit for a Lambda action), got: '1 day 7 minutes'"],
+    ['bad max concurrency', { maxConcurrency: '0' }, "`maxConcurrency` must be a number from 1 or a percentage from 1% to 100%, got: '0'"],
+    ['bad max errors', { maxErrors: '101%' }, "`maxErrors` must be a number from 0 or a percentage from 0% to 100%, got: '101%'"],
+    ['blank working directory', { workingDirectory: '' }, "`workingDirectory` must not be empty, got: ''"],
+    ['working directory the document cannot take', { command: VmCommand.documentName('Custom-Doc'), workingDirectory: '/tmp' },
+      "`workingDirectory` must be used with a document that takes one (set `workingDirectoryParameter`), got: '/tmp'"],
+    ['execution timeout the document cannot take', { command: VmCommand.documentName('Custom-Doc'), executionTimeout: Duration.minutes(5) },
+      "`executionTimeout` must be used with a document that takes one (set `executionTimeoutParameter`), got: '5 minutes'"],
+    ['bad parameter name', { parameters: { 'bad name': ['x'] } }, "`parameter name` must be 1 to 128 characters of A-Z, a-z, 0-9, _, . and -, got: 'bad name'"],
+    ['file parameters without a file', { fileParameters: { suite: FileParameterType.STRING } }, '`fileParameters` must be used with `parametersFile`, got: ["suite"]'],
+    ['targets from a missing file', { allowTargetsFromFile: true }, '`allowTargetsFromFile` must be used with `parametersFile`, got: true'],
+    ['prefix without bucket', { outputKeyPrefix: 'runs/' }, "`outputKeyPrefix` must be used with `outputBucket`, got: 'runs/'"],
+    ['user parameters too long', { variableParameters: { long: 'x'.repeat(1000) } },
+      '`variableParameters` must fit in the action\'s 1000-character user parameters, got: \'1085 characters\''],
+  ])('%s', (_name, props, message) => {
+    expect(() => stageIn(props)).toThrow(message);
+  });
+});
+
+function pipelineBucket(stack: Stack): CfnElement {
+  return stack.node.findChild('Pipeline').node.findChild('ArtifactsBucket').node.defaultChild as CfnElement;
+}
+
+describe('compliance', () => {
+  function fullStack(app: App) {
+    const { stack, pipeline, source } = pipelineStack(app);
+    const output = new s3.Bucket(stack, 'Output', {
+      enforceSSL: true, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL, encryption: s3.BucketEncryption.S3_MANAGED,
+    });
+    const deploy = pipeline.addStage({ stageName: 'Verify' });
+    new VmCommandStage(stack, 'Linux', {
+      targets: VmTargets.instanceIds(IDS),
+      command: VmCommand.shell(['make test']),
+      outputBucket: output,
+      outputKeyPrefix: 'runs/',
+      variableParameters: { commitId: '#{Source.CommitId}' },
+    }).addToStage(deploy, { input: source });
+    new VmCommandStage(stack, 'Windows', {
+      targets: VmTargets.tags({ os: ['windows'] }),
+      command: VmCommand.powerShell(['Invoke-Pester']),
+      logGroup: new logs.LogGroup(stack, 'WindowsOutput', { retention: logs.RetentionDays.ONE_WEEK }),
+    }).addToStage(deploy, { input: source, runOrder: 2 });
+    new VmCommandStage(stack, 'Group', {
+      targets: VmTargets.resourceGroup('scanners'),
+      command: VmCommand.documentName('AWS-RunShellScript', { parameters: { commands: ['scan'] } }),
+      parametersFile: 'scan.json',
+      fileParameters: { profile: FileParameterType.STRING },
+      allowTargetsFromFile: true,
+    }).addToStage(deploy, { input: source, runOrder: 3 });
+    return stack;
+  }
+
+  test('cdk-nag AwsSolutions finds nothing unacknowledged', () => {
+    const app = new App();
+    const stack = fullStack(app);
+    // The pipeline, its artifact bucket and the source bucket are the test's and CodePipeline's, not the stage's.
+    for (const id of ['AwsSolutions-S1', 'AwsSolutions-KMS5', 'AwsSolutions-IAM5[Action::s3:GetBucket*]', 'AwsSolutions-IAM5[Action::s3:GetObject*]',
+      'AwsSolutions-IAM5[Action::s3:List*]', 'AwsSolutions-IAM5[Action::s3:DeleteObject*]', 'AwsSolutions-IAM5[Action::s3:Abort*]',
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(pipelineBucket(stack))}.Arn>/*]`,
+      `AwsSolutions-IAM5[Resource::<${stack.getLogicalId((stack.node.findChild('SourceBucket').node.defaultChild) as CfnElement)}.Arn>/*]`]) {
+      for (const scope of ['Pipeline', 'SourceBucket', 'Output']) Validations.of(stack.node.findChild(scope)).acknowledge({ id, reason: 'the test\'s pipeline and buckets' });
+    }
+    expect(() => synthWithAwsSolutionsChecks(app)).not.toThrow();
+  });
+
+  test('cfn-lint finds no error in the template', () => {
+    const result = cfnLint(fullStack(new App()));
+    expect(result.output).not.toMatch(/^E\d+/m);
+    expect(result.status).toBe(0);
+  });
+});
