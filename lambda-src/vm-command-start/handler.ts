@@ -105,7 +105,7 @@ function readParametersFile(config: Config, text: string): { parameters: Record<
     parameters: z.object(shape).strict().optional(),
     targets: config.ALLOW_TARGETS_FROM_FILE
       ? TargetsSchema.optional()
-      : z.undefined({ error: 'targets may not come from the parameters file (the stage does not allow it)' }),
+      : z.never({ error: 'targets may not come from the parameters file (the stage does not allow it)' }).optional(),
   }).strict();
   const file = parseInput(schema, parseJson(text, what), what);
   const parameters: Record<string, string[]> = {};
