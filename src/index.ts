@@ -1,2 +1,3 @@
 export * from './core';
+export * from './slack-notify';
 export * from './vm-command';

@@ -10,7 +10,8 @@ import { cfnLint, synthWithAwsSolutionsChecks } from '../template-checks';
 const ENV = { account: '111111111111', region: 'eu-west-1' };
 
 /** Both modes, two channels (a secret with a customer managed key and a SecureString parameter). */
-function notifierStack(app: App, pipelineOf: (stack: Stack) => codepipeline.IPipeline, placeIn?: (stack: Stack, notify: SlackNotifyStage) => void): Stack {
+function notifierStack(app: App, pipelineOf: (stack: Stack) => codepipeline.IPipeline,
+  placeIn?: (stack: Stack, notify: SlackNotifyStage) => void): Stack {
   const stack = new Stack(app, `Stack${app.node.children.length}`, { env: ENV });
   const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
   const secret = new secretsmanager.Secret(stack, 'Webhook', { encryptionKey: key });
@@ -18,10 +19,17 @@ function notifierStack(app: App, pipelineOf: (stack: Stack) => codepipeline.IPip
   const notify = new SlackNotifyStage(stack, 'Notify', {
     channels: [
       { name: 'alerts', webhook: SlackWebhook.fromSecret(secret, 'url'), outcomes: [SlackOutcome.FAILED, SlackOutcome.APPROVAL] },
-      { name: 'releases', webhook: SlackWebhook.fromSecureStringParameterName('/slack/releases'), outcomes: [SlackOutcome.SUCCEEDED, SlackOutcome.CANCELLED] },
+      {
+        name: 'releases',
+        webhook: SlackWebhook.fromSecureStringParameterName('/slack/releases'),
+        outcomes: [SlackOutcome.SUCCEEDED, SlackOutcome.CANCELLED],
+      },
     ],
     pipeline: pipelineOf(stack),
-    events: [PipelineEvent.EXECUTION_FAILED, PipelineEvent.EXECUTION_STOPPED, PipelineEvent.EXECUTION_SUCCEEDED, PipelineEvent.ACTION_FAILED, PipelineEvent.APPROVAL_WAITING],
+    events: [
+      PipelineEvent.EXECUTION_FAILED, PipelineEvent.EXECUTION_STOPPED, PipelineEvent.EXECUTION_SUCCEEDED,
+      PipelineEvent.ACTION_FAILED, PipelineEvent.APPROVAL_WAITING,
+    ],
     actionText: 'Released #{SourceVariables.CommitId}',
   });
   placeIn?.(stack, notify);

@@ -35,7 +35,8 @@ export function webhookSecret(stack: Stack, id = 'Webhook') {
 }
 
 /** The CodePipeline stages of the only pipeline in a stack. */
-export function stagesOf(template: { findResources(type: string): Record<string, any> }): Array<{ Name: string; Actions: Array<Record<string, any>> }> {
+export function stagesOf(template: { findResources(type: string): Record<string, any> })
+  : Array<{ Name: string; Actions: Array<Record<string, any>> }> {
   const [resource] = Object.values(template.findResources('AWS::CodePipeline::Pipeline'));
   return resource.Properties.Stages;
 }

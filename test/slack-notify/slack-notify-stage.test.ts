@@ -67,13 +67,13 @@ describe('event mode', () => {
     [PipelineEvent.APPROVAL_WAITING, 'CodePipeline Action Execution State Change', { state: ['STARTED'], type: { category: ['Approval'] } }],
   ] as Array<[PipelineEvent, string, object]>).map(([event, type, detail]) => [event.name, event, type, detail] as const))(
     '%s has its own event pattern', (_, event, detailType, detail) => {
-    const { stack, pipeline, webhook } = setup();
-    const notify = new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'all', webhook }], pipeline, events: [event] });
-    expect(notify.rules).toHaveLength(1);
-    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { 'source': ['aws.codepipeline'], 'detail-type': [detailType], 'resources': [stack.resolve(pipeline.pipelineArn)], detail },
+      const { stack, pipeline, webhook } = setup();
+      const notify = new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'all', webhook }], pipeline, events: [event] });
+      expect(notify.rules).toHaveLength(1);
+      Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: { 'source': ['aws.codepipeline'], 'detail-type': [detailType], 'resources': [stack.resolve(pipeline.pipelineArn)], detail },
+      });
     });
-  });
 
   test('execution events share one rule; action failures and approvals get one each', () => {
     const { stack, pipeline, webhook } = setup();
@@ -132,11 +132,13 @@ describe('IAM', () => {
     const template = Template.fromStack(stack);
 
     template.hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({
-        Action: 'kms:Decrypt',
-        Principal: { AWS: { 'Fn::GetAtt': [Match.stringLikeRegexp('^NotifyFunctionServiceRole'), 'Arn'] } },
-        Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
-      })]) },
+      KeyPolicy: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Action: 'kms:Decrypt',
+          Principal: { AWS: { 'Fn::GetAtt': [Match.stringLikeRegexp('^NotifyFunctionServiceRole'), 'Arn'] } },
+          Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+        })]),
+      },
     });
     expect(notifyConfig(template).channels[0].webhook).toEqual({ secretArn: expect.stringContaining('Webhook'), jsonField: 'url' });
   });
@@ -279,10 +281,12 @@ describe('validation', () => {
     ['no channel', { channels: [] }, '`channels` must not be empty'],
     ['a bad channel name', { channels: [{ name: 'my alerts', webhook: SlackWebhook.fromSecureStringParameterName('p') }] },
       "`channels[0].name` must be 1 to 64 characters of A-Z, a-z, 0-9, #, _, . and -, got: 'my alerts'"],
-    ['a duplicate channel name', { channels: [
-      { name: 'x', webhook: SlackWebhook.fromSecureStringParameterName('p') },
-      { name: 'x', webhook: SlackWebhook.fromSecureStringParameterName('q') },
-    ] }, "`channels[1].name` must be unique, got: 'x'"],
+    ['a duplicate channel name', {
+      channels: [
+        { name: 'x', webhook: SlackWebhook.fromSecureStringParameterName('p') },
+        { name: 'x', webhook: SlackWebhook.fromSecureStringParameterName('q') },
+      ],
+    }, "`channels[1].name` must be unique, got: 'x'"],
     ['no outcome', { channels: [{ name: 'x', webhook: SlackWebhook.fromSecureStringParameterName('p'), outcomes: [] }] }, '`channels[0].outcomes` must not be empty'],
     ['events without a pipeline', { events: [PipelineEvent.EXECUTION_FAILED] }, '`events` must be given together with `pipeline`, got: no `pipeline`'],
     ['no event', { events: [], pipeline: undefined }, '`events` must not be empty'],
