@@ -6,6 +6,8 @@ Differences from `moto_server`:
   machine together with its running executions, which hold locks and fail to copy
   ("cannot pickle '_thread.RLock'"). The copy made here shares the backend and starts with no
   executions, which is what the interpreter needs;
+- imports the Step Functions interpreter in the background once listening, so the first execution
+  does not pay for it (about a second);
 - passes SendTaskFailure's `cause` on to the execution (5.2.1 drops it);
 - exits when its standard input closes, so it never outlives the test process that started it.
 
@@ -62,11 +64,18 @@ def _exit_when_parent_goes_away():
     os._exit(0)
 
 
+def _import_interpreter():
+    import boto3
+    import moto.stepfunctions.parser.models  # noqa: F401
+    boto3.client("lambda", region_name="us-east-1", endpoint_url="http://localhost:1")
+
+
 def main():
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=_exit_when_parent_goes_away, daemon=True).start()
     print(f"MOTO_LISTENING {server.server_port}", flush=True)
+    threading.Thread(target=_import_interpreter, daemon=True).start()
     server.serve_forever()
 
 
