@@ -62,7 +62,8 @@ export class Emulator {
   public static async start(): Promise<Emulator> {
     fs.mkdirSync(LOG_DIR, { recursive: true });
     const logFile = path.join(LOG_DIR, `emulator-${process.pid}.log`);
-    const log = fs.createWriteStream(logFile, { flags: 'w' });
+    const log = fs.createWriteStream(logFile, { flags: 'a' });
+    log.write(`=== emulator started ${new Date().toISOString()}\n`);
     const runtime = new LambdaRuntime(log);
     let moto: MotoProcess | undefined;
     const proxy = new AwsProxy(() => moto!.url, runtime, log);
@@ -235,6 +236,7 @@ export class Emulator {
   /** Stops moto (by PID) and the proxy, and restores the environment variables it set. */
   public async stop(): Promise<void> {
     this.sfn.destroy();
+    this.runtime.coldStart();
     await this.moto.stop();
     await this.proxy.close();
     for (const [key, value] of Object.entries(this.savedEnv)) {

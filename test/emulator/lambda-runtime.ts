@@ -41,6 +41,8 @@ type HandlerFn = (event: any, context: any) => Promise<any>;
  */
 export class LambdaRuntime {
   private readonly warm = new Map<string, HandlerFn>();
+  /** process.env values before the functions' environments were applied. */
+  private readonly envBefore = new Map<string, string | undefined>();
   private readonly handlerProcess: NodeJS.Process;
   private readonly handlerConsole: Console;
 
@@ -49,9 +51,14 @@ export class LambdaRuntime {
     this.handlerConsole = new Console({ stdout: log, stderr: log });
   }
 
-  /** Forgets every loaded module: the next invocation of each function is a cold start. */
+  /** Forgets every loaded module and the functions' environment variables: the next invocation of each function is a cold start. */
   public coldStart(): void {
     this.warm.clear();
+    for (const [key, value] of this.envBefore) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    this.envBefore.clear();
   }
 
   public async invoke(fn: FunctionConfig, event: any, context: Record<string, any> = {}): Promise<InvocationOutcome> {
@@ -69,7 +76,10 @@ export class LambdaRuntime {
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
       ...context,
     };
-    Object.assign(process.env, fn.environment ?? {});
+    for (const [key, value] of Object.entries(fn.environment ?? {})) {
+      if (!this.envBefore.has(key)) this.envBefore.set(key, process.env[key]);
+      process.env[key] = value;
+    }
     let timer: NodeJS.Timeout | undefined;
     try {
       const handler = this.load(fn);

@@ -134,13 +134,15 @@ describeWithEmulator('the emulator runs synthesized state machines', emulator =>
     ]);
   });
 
-  test('handlers stay warm between invocations until reset() makes the next one a cold start', async () => {
+  test('handlers stay warm between invocations until reset() makes the next one a cold start and removes their environment', async () => {
     await putParameter('/emulator/greeting', 'x');
     const input = { target: 2, waitSeconds: 0, parameterName: '/emulator/greeting' };
     const warm = await emulator().runStateMachine(template, loopId, { input, handlers: loopHandlers });
     expect(warm.output.warmInvocations).toBe(2);
+    expect(process.env.GREETING).toBe('hello from the template');
 
     await emulator().reset();
+    expect(process.env.GREETING).toBeUndefined();
     await putParameter('/emulator/greeting', 'x');
     const cold = await emulator().runStateMachine(template, loopId, { input: { ...input, target: 1 }, handlers: loopHandlers });
     expect(cold.output.warmInvocations).toBe(1);
