@@ -13,10 +13,13 @@ export function motoPython(): string {
 
 /** Why moto cannot run here, or undefined when it can (a quick check, no server started). */
 export function motoUnavailableReason(): string | undefined {
-  const check = spawnSync(motoPython(), ['-c', 'import moto.server, sys; sys.stdout.write(moto.__version__)'], { encoding: 'utf8', timeout: 20_000 });
+  // Finds the packages without importing them (importing moto's server takes about half a second).
+  const script = 'import importlib.util as u; missing = [m for m in ("moto", "flask", "werkzeug") if u.find_spec(m) is None]; print(" ".join(missing))';
+  const check = spawnSync(motoPython(), ['-c', script], { encoding: 'utf8', timeout: 20_000 });
   if (check.error) return `${motoPython()} cannot be run (${check.error.message})`;
-  if (check.status !== 0) return `${motoPython()} cannot import moto (${(check.stderr || '').trim().split('\n').pop()})`;
-  return undefined;
+  if (check.status !== 0) return `${motoPython()} failed: ${(check.stderr || '').trim().split('\n').pop()}`;
+  const missing = check.stdout.trim();
+  return missing ? `${motoPython()} has no ${missing.split(' ').join(', ')}` : undefined;
 }
 
 export class MotoMissingError extends Error {
