@@ -9,8 +9,10 @@ import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { printSynthSummary } from './summary';
+import { PipelineEvent, SlackNotifyStage, SlackOutcome, SlackWebhook } from 'cdk-pipeline-stages';
 
 const app = new App({ outdir: path.join(__dirname, 'cdk.out') });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -40,6 +42,22 @@ const pipeline = new codepipeline.Pipeline(stack, 'Pipeline', {
   }],
 });
 pipeline.addStage({ stageName: 'Release', actions: [new actions.ManualApprovalAction({ actionName: 'Approve' })] });
+
+// Slack: failures anywhere in the pipeline and approvals waiting go to #alerts (EventBridge events);
+// the Announce stage at the end posts each release to #releases. After deploying, put the webhooks
+// in the secret: {"alerts": "https://hooks.slack.com/services/...", "releases": "https://hooks.slack.com/services/..."}
+const slackWebhooks = new secretsmanager.Secret(stack, 'SlackWebhooks', { description: 'Slack incoming webhooks of the example pipeline' });
+Validations.of(slackWebhooks).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'Slack webhooks are replaced by hand in Slack; there is nothing a rotation function could rotate.' });
+const slack = new SlackNotifyStage(stack, 'Slack', {
+  channels: [
+    { name: 'alerts', webhook: SlackWebhook.fromSecret(slackWebhooks, 'alerts'), outcomes: [SlackOutcome.FAILED, SlackOutcome.CANCELLED, SlackOutcome.APPROVAL] },
+    { name: 'releases', webhook: SlackWebhook.fromSecret(slackWebhooks, 'releases'), outcomes: [SlackOutcome.SUCCEEDED] },
+  ],
+  pipeline,
+  events: [PipelineEvent.EXECUTION_FAILED, PipelineEvent.EXECUTION_STOPPED, PipelineEvent.EXECUTION_SUPERSEDED, PipelineEvent.APPROVAL_WAITING],
+  actionText: 'Released #{Source.CommitId}: #{Source.CommitMessage}',
+});
+slack.addToPipeline(pipeline, { stageName: 'Announce' });
 
 // The pipeline's own roles (made by aws-cdk-lib, not by this library) read and write pipeline
 // artifacts: object-level wildcards inside the one artifact bucket.

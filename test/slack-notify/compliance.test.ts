@@ -55,10 +55,10 @@ describe('cdk-nag AwsSolutions', () => {
     const stack = synthWithNag(app => notifierStack(app, s => {
       const { pipeline } = pipelineWithSource(s);
       // The test pipeline's own findings are not the notifier's; acknowledged on the pipeline only.
-      for (const id of ['AwsSolutions-S1', 'AwsSolutions-IAM5[Resource::*]',
+      for (const id of ['AwsSolutions-S1',
         'AwsSolutions-IAM5[Action::s3:GetObject*]', 'AwsSolutions-IAM5[Action::s3:GetBucket*]', 'AwsSolutions-IAM5[Action::s3:List*]',
         'AwsSolutions-IAM5[Action::s3:DeleteObject*]', 'AwsSolutions-IAM5[Action::s3:Abort*]', 'AwsSolutions-IAM5[Resource::<PipelineArtifactsBucket22248F97.Arn>/*]',
-        'AwsSolutions-KMS5', 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', 'AwsSolutions-IAM5[Resource::<NotifyFunction3392CA4F.Arn>:*]']) {
+        'AwsSolutions-KMS5', 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]']) {
         Validations.of(pipeline).acknowledge({ id, reason: 'test pipeline, not under test' });
       }
       return pipeline;
