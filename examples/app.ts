@@ -4,7 +4,7 @@
  * `npx ts-node app.ts` (in a project that installed cdk-pipeline-stages).
  */
 import * as path from 'path';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
@@ -12,6 +12,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { printSynthSummary } from './summary';
+import { FileParameterType, VmCommand, VmCommandStage, VmTargets } from 'cdk-pipeline-stages';
 import { PipelineEvent, SlackNotifyStage, SlackOutcome, SlackWebhook } from 'cdk-pipeline-stages';
 
 const app = new App({ outdir: path.join(__dirname, 'cdk.out') });
@@ -41,6 +42,17 @@ const pipeline = new codepipeline.Pipeline(stack, 'Pipeline', {
     actions: [new actions.CodeCommitSourceAction({ actionName: 'Source', repository, branch: 'main', output: source, variablesNamespace: 'Source' })],
   }],
 });
+// Regression tests on the simulation hosts (EC2 or on-premises, tagged Role=simulation); the
+// repository's ci/simulation.json may pick the suite.
+new VmCommandStage(stack, 'SimulationTests', {
+  targets: VmTargets.tags({ Role: ['simulation'] }),
+  command: VmCommand.shell(['cd /opt/suite', './run-regression.sh "$SUITE"']),
+  executionTimeout: Duration.hours(2),
+  variableParameters: { COMMIT_ID: '#{Source.CommitId}' },
+  parametersFile: 'ci/simulation.json',
+  fileParameters: { SUITE: FileParameterType.STRING },
+}).addToPipeline(pipeline, { input: source, variablesNamespace: 'SimulationTests' });
+
 pipeline.addStage({ stageName: 'Release', actions: [new actions.ManualApprovalAction({ actionName: 'Approve' })] });
 
 // Slack: failures anywhere in the pipeline and approvals waiting go to #alerts (EventBridge events);

@@ -1,5 +1,6 @@
 import { SendCommandCommand, SSMClient, Target } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
+import { InputError } from '../shared/errors';
 import { parseInput } from '../shared/input';
 import { logger } from '../shared/logger';
 import { recordCommand } from '../shared/vm-command/run-table';
@@ -27,6 +28,8 @@ const EventSchema = z.object({
     logGroupName: z.string().min(1),
     outputBucket: z.string().optional(),
     outputKeyPrefix: z.string().optional(),
+    /** Shell and PowerShell documents take no custom parameters: the others become environment variables of the script. */
+    script: z.enum(['shell', 'powerShell']).optional(),
   }),
 });
 
@@ -39,7 +42,7 @@ export async function handler(event: unknown): Promise<{ commandId: string }> {
   const out = await ssm().send(new SendCommandCommand({
     DocumentName: config.documentName,
     DocumentVersion: config.documentVersion,
-    Parameters: { ...config.parameters, ...input.parameters },
+    Parameters: documentParameters({ ...config.parameters, ...input.parameters }, config.script),
     ...targeting(input.targets, input.instanceIds),
     TimeoutSeconds: config.deliveryTimeoutSeconds,
     MaxConcurrency: config.maxConcurrency,
@@ -54,6 +57,29 @@ export async function handler(event: unknown): Promise<{ commandId: string }> {
   await recordCommand(input.runId, commandId, input.instanceIds);
   logger.info('sent command', { runId: input.runId, commandId, instanceIds: input.instanceIds });
   return { commandId };
+}
+
+const SCRIPT_PARAMETERS = new Set(['commands', 'workingDirectory', 'executionTimeout']);
+const ENVIRONMENT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** For scripts, sets every parameter the document does not take as an environment variable before the commands. */
+function documentParameters(parameters: Record<string, string[]>, script: 'shell' | 'powerShell' | undefined): Record<string, string[]> {
+  if (!script) return parameters;
+  const kept: Record<string, string[]> = {};
+  const lines: string[] = [];
+  for (const [name, values] of Object.entries(parameters)) {
+    if (SCRIPT_PARAMETERS.has(name)) {
+      kept[name] = values;
+      continue;
+    }
+    if (!ENVIRONMENT_NAME.test(name)) throw new InputError(`parameter \`${name}\` cannot be an environment variable of the script (use letters, digits and _)`);
+    const value = values.join(script === 'shell' ? ' ' : ',');
+    lines.push(script === 'shell'
+      ? `export ${name}='${value.replace(/'/g, '\'\\\'\'')}'`
+      : `$env:${name} = '${value.replace(/'/g, "''")}'`);
+  }
+  kept.commands = [...lines, ...(kept.commands ?? [])];
+  return kept;
 }
 
 function targeting(targets: Targets, instanceIds: string[]): { InstanceIds?: string[]; Targets?: Target[] } {

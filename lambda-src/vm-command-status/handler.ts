@@ -1,13 +1,13 @@
 import { CodePipelineClient, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import { GetCommandInvocationCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
+import { evaluate, InvocationResult } from './evaluate';
 import { parseInput } from '../shared/input';
 import { logger } from '../shared/logger';
 import { mapLimit } from '../shared/vm-command/map-limit';
 import { Outcome } from '../shared/vm-command/outcome';
 import { abandonRenewal, beginRenewal, getRun } from '../shared/vm-command/run-table';
 import { isTerminal } from '../shared/vm-command/statuses';
-import { evaluate, InvocationResult } from './evaluate';
 
 /*
  * Step Functions task, after the command-finished event or the backstop timeout: reads every

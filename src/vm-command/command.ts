@@ -42,18 +42,24 @@ export interface VmCommandConfig {
   readonly workingDirectoryParameter?: string;
   /** @default - none */
   readonly executionTimeoutParameter?: string;
+  /**
+   * For shell and PowerShell commands: parameters other than the document's own are set as
+   * environment variables of the script.
+   * @default - a document: every parameter is passed to it
+   */
+  readonly script?: string;
 }
 
 /** What a `VmCommandStage` runs on its targets. */
 export class VmCommand {
   /** Shell lines run by `AWS-RunShellScript` (Linux, macOS). */
   public static shell(commands: string[]): VmCommand {
-    return VmCommand.script('AWS-RunShellScript', commands);
+    return VmCommand.script('AWS-RunShellScript', 'shell', commands);
   }
 
   /** PowerShell lines run by `AWS-RunPowerShellScript` (Windows). */
   public static powerShell(commands: string[]): VmCommand {
-    return VmCommand.script('AWS-RunPowerShellScript', commands);
+    return VmCommand.script('AWS-RunPowerShellScript', 'powerShell', commands);
   }
 
   /** Runs an SSM Command document defined in this app. */
@@ -84,14 +90,15 @@ export class VmCommand {
     });
   }
 
-  private static script(document: string, commands: string[]): VmCommand {
+  private static script(document: string, script: string, commands: string[]): VmCommand {
     requireNonEmptyArray('commands', commands);
     if (!Token.isUnresolved(commands)) commands.forEach((line, i) => requireNonEmptyString(`commands[${i}]`, line));
-    return VmCommand.documentName(document, {
+    const base = VmCommand.documentName(document, {
       parameters: { commands: [...commands] },
       workingDirectoryParameter: 'workingDirectory',
       executionTimeoutParameter: 'executionTimeout',
     });
+    return new VmCommand(scope => ({ ...base.bind(scope), script }));
   }
 
   private static fromOptions(options: VmCommandDocumentOptions) {

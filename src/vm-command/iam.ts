@@ -45,14 +45,14 @@ export function grantSendCommand(fn: lambda.Function, targets: VmTargets, docume
   const stack = Stack.of(fn);
   fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:SendCommand'], resources: [documentArn] }));
 
-  if (targets.instanceIds && !targetsFromFile) {
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:SendCommand'], resources: instanceArns(stack, targets.instanceIds) }));
+  if (targets.targetInstanceIds && !targetsFromFile) {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:SendCommand'], resources: instanceArns(stack, targets.targetInstanceIds) }));
     return;
   }
   const resources = allInstanceArns(stack);
-  if (targets.tags && !targetsFromFile) {
+  if (targets.targetTags && !targetsFromFile) {
     const conditions: { [key: string]: string[] } = {};
-    for (const [key, values] of Object.entries(targets.tags)) conditions[`ssm:resourceTag/${key}`] = values;
+    for (const [key, values] of Object.entries(targets.targetTags)) conditions[`ssm:resourceTag/${key}`] = values;
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:SendCommand'], resources, conditions: { StringEquals: conditions } }));
     for (const arn of nagInstanceArns(stack)) {
       acknowledgeWildcard(fn, arn, 'Tag targets are resolved by SSM when the command is sent; the statement only matches instances carrying the target tags (ssm:resourceTag condition).');

@@ -47,17 +47,17 @@ export class VmTargets {
 
   private constructor(
     /** The instance ids, for `instanceIds` targets. */
-    public readonly instanceIds: string[] | undefined,
+    public readonly targetInstanceIds: string[] | undefined,
     /** The tags, for `tags` targets. */
-    public readonly tags: { [key: string]: string[] } | undefined,
+    public readonly targetTags: { [key: string]: string[] } | undefined,
     /** The group name, for `resourceGroup` targets. */
     public readonly resourceGroupName: string | undefined,
   ) {}
 
   /** The targets as the stage's handlers read them. @internal */
   public _toJson(): { [key: string]: unknown } {
-    if (this.instanceIds) return { instanceIds: this.instanceIds };
-    if (this.tags) return { tags: this.tags };
+    if (this.targetInstanceIds) return { instanceIds: this.targetInstanceIds };
+    if (this.targetTags) return { tags: this.targetTags };
     return { resourceGroup: this.resourceGroupName };
   }
 }

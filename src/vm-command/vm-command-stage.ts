@@ -98,13 +98,14 @@ export interface VmCommandStageProps {
    */
   readonly outputKeyPrefix?: string;
   /**
-   * Document parameters for every run (added to those of the command).
+   * Document parameters for every run (added to those of the command). For shell and PowerShell
+   * commands, parameters other than the document's own become environment variables of the script.
    * @default - none
    */
   readonly parameters?: { [name: string]: string[] };
   /**
    * Document parameters whose values contain CodePipeline variables, resolved per run,
-   * e.g. `{ commitId: '#{Source.CommitId}' }`.
+   * e.g. `{ COMMIT_ID: '#{Source.CommitId}' }` (an environment variable of shell and PowerShell commands).
    * @default - none
    */
   readonly variableParameters?: { [name: string]: string };
@@ -215,7 +216,10 @@ export class VmCommandStage extends PipelineStage {
 
     const fn = (name: string, handler: string, description: string, environment: { [key: string]: string } = {}) => {
       const f = createBundledFunction(this, name, {
-        handler, description, logRetention, timeout: Duration.minutes(1),
+        handler,
+        description,
+        logRetention,
+        timeout: Duration.minutes(1),
         environment: { TABLE_NAME: this.table.tableName, POWERTOOLS_SERVICE_NAME: 'vm-command-stage', ...environment },
       });
       Validations.of(f).acknowledge({ id: BASIC_EXECUTION_ROLE, reason: 'AWSLambdaBasicExecutionRole only lets the function write its own logs.' });
@@ -253,6 +257,7 @@ export class VmCommandStage extends PipelineStage {
           logGroupName: this.logGroup.logGroupName,
           outputBucket: props.outputBucket?.bucketName,
           outputKeyPrefix: props.outputKeyPrefix,
+          script: command.script,
         },
         statusConfig: { maxErrors, logGroupName: this.logGroup.logGroupName },
       })),
@@ -442,7 +447,8 @@ function validate(props: VmCommandStageProps, workingDirectoryParameter?: string
   if (props.executionTimeout && !executionTimeoutParameter) {
     invalid('executionTimeout', 'be used with a document that takes one (set `executionTimeoutParameter`)', props.executionTimeout.toHumanString());
   }
-  for (const name of [...Object.keys(props.parameters ?? {}), ...Object.keys(props.variableParameters ?? {}), ...Object.keys(props.fileParameters ?? {})]) {
+  const names = [props.parameters, props.variableParameters, props.fileParameters].flatMap(m => Object.keys(m ?? {}));
+  for (const name of names) {
     requireMatch('parameter name', name, PARAMETER_NAME, 'be 1 to 128 characters of A-Z, a-z, 0-9, _, . and -');
   }
   if (props.parametersFile === undefined) {

@@ -77,8 +77,13 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     await emulator().client(DynamoDBClient).send(new PutItemCommand({
       TableName: s.tableName,
       Item: {
-        pk: { S: `run#${runId}` }, runId: { S: runId }, jobId: { S: runId }, jobRegisteredAt: { N: String(Date.now()) },
-        executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:x:${runId}` }, awaitingJob: { BOOL: false }, reported: { BOOL: false },
+        pk: { S: `run#${runId}` },
+        runId: { S: runId },
+        jobId: { S: runId },
+        jobRegisteredAt: { N: String(Date.now()) },
+        executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:x:${runId}` },
+        awaitingJob: { BOOL: false },
+        reported: { BOOL: false },
       },
     }));
     return emulator().startExecution(s.template, s.stateMachineId, {
@@ -116,7 +121,7 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     expect(send.input).toMatchObject({
       DocumentName: 'AWS-RunShellScript',
       InstanceIds: [A, B],
-      Parameters: { commands: ['make test'], executionTimeout: ['60'], commitId: ['abc123'] },
+      Parameters: { commands: ["export commitId='abc123'", 'make test'], executionTimeout: ['60'] },
       TimeoutSeconds: 30,
       CloudWatchOutputConfig: { CloudWatchOutputEnabled: true },
     });
@@ -242,7 +247,10 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
       }, {}, {
         TABLE_NAME: s.tableName,
         STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:unused',
-        TARGETS: env.TARGETS, PARAMETERS_FILE: env.PARAMETERS_FILE, FILE_PARAMETERS: env.FILE_PARAMETERS, ALLOW_TARGETS_FROM_FILE: env.ALLOW_TARGETS_FROM_FILE,
+        TARGETS: env.TARGETS,
+        PARAMETERS_FILE: env.PARAMETERS_FILE,
+        FILE_PARAMETERS: env.FILE_PARAMETERS,
+        ALLOW_TARGETS_FROM_FILE: env.ALLOW_TARGETS_FROM_FILE,
       });
       expect(emulator().calls('states', 'StartExecution')).toHaveLength(0);
       return jobResults('PutJobFailureResult').map(r => r.failureDetails.message);

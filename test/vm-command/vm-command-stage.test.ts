@@ -202,7 +202,9 @@ describe('state machine and timeouts', () => {
   });
 
   test('the state machine timeout derives from the delivery and execution timeouts and the backstop', () => {
-    const { stack, stage } = stageIn({ deliveryTimeout: Duration.minutes(5), executionTimeout: Duration.minutes(30), backstopInterval: Duration.minutes(1) });
+    const { stack, stage } = stageIn({
+      deliveryTimeout: Duration.minutes(5), executionTimeout: Duration.minutes(30), backstopInterval: Duration.minutes(1),
+    });
     expect(stage.timeout.toSeconds()).toBe(300 + 1800 + 60 + 120);
     const definition = definitionOf(Template.fromStack(stack));
     expect(definition.TimeoutSeconds).toBe(2280);

@@ -1,6 +1,6 @@
-import { putJobFailure, putJobSuccess } from '../pipeline-job';
 import { reasonOf } from '../errors';
 import { logger } from '../logger';
+import { putJobFailure, putJobSuccess } from '../pipeline-job';
 import { Outcome } from './outcome';
 import { markReported, settleOutcome } from './run-table';
 

@@ -42,7 +42,9 @@ test('after a step error: cancels the command where it still runs and reports th
   ssm.on(GetCommandInvocationCommand).callsFake(async ({ InstanceId }) => ({ Status: InstanceId === A ? 'Success' : 'InProgress' }));
   await handler({
     run: {
-      runId: 'run-1', resolved: { instanceIds: [A, B] }, command: { commandId: 'cmd-1' },
+      runId: 'run-1',
+      resolved: { instanceIds: [A, B] },
+      command: { commandId: 'cmd-1' },
       error: { Error: 'Lambda.Unknown', Cause: JSON.stringify({ errorType: 'Lambda.Unknown', errorMessage: 'the status function crashed' }) },
     },
   });

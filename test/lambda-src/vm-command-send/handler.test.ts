@@ -25,8 +25,11 @@ beforeEach(() => {
 
 test('sends instance targets as InstanceIds with rate control, timeouts, per-run parameters over static ones, and CloudWatch output', async () => {
   await expect(handler({
-    runId: 'run-1', instanceIds: [A], targets: { instanceIds: [A] },
-    parameters: { executionTimeout: ['900'], commitId: ['abc'] }, config,
+    runId: 'run-1',
+    instanceIds: [A],
+    targets: { instanceIds: [A] },
+    parameters: { executionTimeout: ['900'], commitId: ['abc'] },
+    config,
   })).resolves.toEqual({ commandId: 'cmd-1' });
   expect(ssm.commandCalls(SendCommandCommand)[0].args[0].input).toEqual({
     DocumentName: 'AWS-RunShellScript',
@@ -65,4 +68,14 @@ test('an answer without a command id is an error', async () => {
   ssm.on(SendCommandCommand).resolves({});
   await expect(handler({ runId: 'r', instanceIds: [A], targets: { instanceIds: [A] }, parameters: {}, config }))
     .rejects.toThrow('SendCommand answered without a command id');
+});
+
+test('shell and PowerShell scripts get the parameters their document does not take as environment variables', async () => {
+  await handler({ runId: 'r', instanceIds: [A], targets: { instanceIds: [A] }, parameters: { COMMIT_ID: ["ab'c"], SUITES: ['a', 'b'] }, config: { ...config, script: 'shell' } });
+  await handler({ runId: 'r', instanceIds: [A], targets: { instanceIds: [A] }, parameters: { COMMIT_ID: ["ab'c"] }, config: { ...config, script: 'powerShell' } });
+  const [shell, powerShell] = ssm.commandCalls(SendCommandCommand).map(c => c.args[0].input.Parameters);
+  expect(shell).toEqual({ commands: ["export COMMIT_ID='ab'\\''c'", "export SUITES='a b'", 'make test'], executionTimeout: ['600'] });
+  expect(powerShell).toEqual({ commands: ["$env:COMMIT_ID = 'ab''c'", 'make test'], executionTimeout: ['600'] });
+  await expect(handler({ runId: 'r', instanceIds: [A], targets: { instanceIds: [A] }, parameters: { 'commit-id': ['x'] }, config: { ...config, script: 'shell' } }))
+    .rejects.toThrow('parameter `commit-id` cannot be an environment variable of the script (use letters, digits and _)');
 });
