@@ -79,7 +79,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     ...BUNDLED_HANDLER_DEPS,
   ],
 
-  gitignore: ['cdk.out/', 'examples/cdk.out/', 'examples/node_modules/', '/dist/', '.moto/'],
+  gitignore: ['cdk.out/', 'examples/cdk.out/', 'examples/node_modules/', '/dist/', '.moto/', '.jsii.tabl.json'],
 });
 
 // --- Lambda handlers: every lambda-src/<name>/handler.ts becomes assets/lambda-src/<name>/handler/index.js

@@ -12,8 +12,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { printSynthSummary } from './summary';
-import { FileParameterType, VmCommand, VmCommandStage, VmTargets } from 'cdk-pipeline-stages';
-import { PipelineEvent, SlackNotifyStage, SlackOutcome, SlackWebhook } from 'cdk-pipeline-stages';
+import { FileParameterType, PipelineEvent, SlackNotifyStage, SlackOutcome, SlackWebhook, VmCommand, VmCommandStage, VmTargets } from 'cdk-pipeline-stages';
 
 const app = new App({ outdir: path.join(__dirname, 'cdk.out') });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
