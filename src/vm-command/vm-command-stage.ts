@@ -364,7 +364,7 @@ export class VmCommandStage extends PipelineStage {
     }
 
     grantSendCommand(this.sendFunction, props.targets, documentArn, props.allowTargetsFromFile ?? false);
-    table(this.sendFunction, 'PutItem', 'UpdateItem');
+    table(this.sendFunction, 'UpdateItem');
 
     // The wait function is part of the state machine: a policy of its own avoids a dependency cycle.
     new iam.Policy(this, 'WaitFunctionTaskTokenPolicy', {

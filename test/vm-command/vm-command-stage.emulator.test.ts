@@ -106,6 +106,21 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
 
   const jobResults = (operation: string) => emulator().calls('codepipeline', operation).map(c => c.input);
 
+  /** The id of the command the send task recorded in the run table. */
+  async function recordedCommandId(): Promise<string> {
+    const recorded = await emulator().waitForCall('dynamodb', 'UpdateItem', c => String(c.input.Key?.pk?.S).startsWith('command#'));
+    return recorded.input.Key.pk.S.slice('command#'.length);
+  }
+
+  /** SSM's command status-change event, as EventBridge would deliver it to the notify function. */
+  function notifyFinished(tableName: string, commandId: string) {
+    return emulator().invokeHandler(handlerAsset('vm-command-notify'), {
+      'source': 'aws.ssm',
+      'detail-type': 'EC2 Command Status-change Notification',
+      'detail': { 'command-id': commandId, 'status': 'Success' },
+    }, {}, { TABLE_NAME: tableName });
+  }
+
   test('success on two instances: one run, its states and Lambda invocations counted, results as output variables', async () => {
     const s = await prepare();
     scriptInvocations({ [A]: [{ Status: 'Success' }], [B]: [{ Status: 'Success' }] });
@@ -113,8 +128,8 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     // The SSM status-change event, as EventBridge would deliver it to the notify function.
     await emulator().waitForCall('lambda', 'Invoke', c => String(c.input.FunctionName).includes('WaitFunction'));
     const send = emulator().calls('ssm', 'SendCommand')[0];
-    const commandId = (await emulator().waitForCall('dynamodb', 'PutItem', c => String(c.input.Item?.pk?.S).startsWith('command#'))).input.Item.pk.S.slice('command#'.length);
-    await emulator().invokeHandler(handlerAsset('vm-command-notify'), { source: 'aws.ssm', detail: { 'command-id': commandId, 'status': 'Success' } }, {}, { TABLE_NAME: s.tableName });
+    const commandId = await recordedCommandId();
+    await notifyFinished(s.tableName, commandId);
     const result = await emulator().waitForExecution(executionArn);
 
     expect(result.status).toBe('SUCCEEDED');
@@ -169,13 +184,34 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     scriptInvocations({ [A]: [{ Status: 'Success' }], [B]: [{ Status: 'Success' }] });
     const started = Date.now();
     const { executionArn } = await startRun(s);
-    const commandId = (await emulator().waitForCall('dynamodb', 'PutItem', c => String(c.input.Item?.pk?.S).startsWith('command#'))).input.Item.pk.S.slice('command#'.length);
+    const commandId = await recordedCommandId();
     await emulator().waitForCall('lambda', 'Invoke', c => String(c.input.FunctionName).includes('WaitFunction'));
-    await emulator().invokeHandler(handlerAsset('vm-command-notify'), { source: 'aws.ssm', detail: { 'command-id': commandId, 'status': 'Success' } }, {}, { TABLE_NAME: s.tableName });
+    await notifyFinished(s.tableName, commandId);
     const result = await emulator().waitForExecution(executionArn, 20_000);
     expect(result.status).toBe('SUCCEEDED');
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(emulator().calls('ssm', 'GetCommandInvocation')).toHaveLength(2);
+  });
+
+  test('a command that finishes before the send task records it: the early event still resumes the execution at once', async () => {
+    const s = await prepare({ backstopInterval: Duration.minutes(5) });
+    scriptInvocations({ [A]: [{ Status: 'Success' }], [B]: [{ Status: 'Success' }] });
+    // The fastest possible command: SSM's event reaches the notify function before the send task has
+    // recorded the command, and so before the wait task stores its token. moto picks its own command
+    // ids: SendCommand is scripted to answer the id the event names, so the event can be delivered first.
+    const commandId = '5d0c3f7a-1b2e-4c9d-8e6f-7a8b9c0d1e2f';
+    emulator().script('ssm', 'SendCommand', { body: { Command: { CommandId: commandId, Status: 'Pending' } } });
+    await notifyFinished(s.tableName, commandId);
+    expect(emulator().calls('states', 'SendTaskSuccess')).toHaveLength(0);
+
+    const result = await emulator().waitForExecution((await startRun(s)).executionArn, 20_000);
+
+    // Without the early mark the wait would park until the 5-minute backstop (and this wait time out).
+    expect(result.status).toBe('SUCCEEDED');
+    expect(statesEntered(result)).toEqual(['PreFlight', 'SendCommand', 'WaitForCompletion', 'CheckStatus', 'IsFinished', 'Finish']);
+    // The wait task found the mark and resumed its own execution.
+    expect(emulator().calls('states', 'SendTaskSuccess').map(c => JSON.parse(c.input.output))).toEqual([{ commandId }]);
+    expect(jobResults('PutJobSuccessResult')).toEqual([expect.objectContaining({ jobId: 'job-1', outputVariables: expect.objectContaining({ CommandId: commandId }) })]);
   });
 
   test('InvocationDoesNotExist right after send is tolerated', async () => {

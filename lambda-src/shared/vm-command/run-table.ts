@@ -10,9 +10,13 @@ import { Outcome } from './outcome';
  *   run#<runId>            job, execution, command, outcome
  *   pipeline#<executionId> the run started by a pipeline execution
  *   command#<commandId>    the run, the task token waiting for it, and whether SSM said it finished
+ * SSM's "command finished" event may arrive before the send task records the command: the mark is
+ * written either way, and recording the command keeps it.
  */
 
 const RETENTION_SECONDS = 3 * 24 * 3600;
+/** A completion mark no run has claimed (yet): long enough for the send task to record its command. */
+const UNCLAIMED_MARK_SECONDS = 24 * 3600;
 
 let client: DynamoDBClient | undefined;
 function dynamodb(): DynamoDBClient {
@@ -26,8 +30,8 @@ function tableName(): string {
   return name;
 }
 
-function expiresAt(): AttributeValue {
-  return { N: String(Math.floor(Date.now() / 1000) + RETENTION_SECONDS) };
+function expiresAt(seconds = RETENTION_SECONDS): AttributeValue {
+  return { N: String(Math.floor(Date.now() / 1000) + seconds) };
 }
 
 export interface RunRecord {
@@ -106,9 +110,12 @@ export async function findRunIdByPipelineExecution(pipelineExecutionId: string):
 
 /** Records the command a run sent, so that cleanup can cancel it and events can find the run. */
 export async function recordCommand(runId: string, commandId: string, instanceIds: string[]): Promise<void> {
-  await dynamodb().send(new PutItemCommand({
+  // An update, not a put: it keeps a completion mark the event may have left already.
+  await dynamodb().send(new UpdateItemCommand({
     TableName: tableName(),
-    Item: { pk: { S: `command#${commandId}` }, runId: { S: runId }, expiresAt: expiresAt() },
+    Key: { pk: { S: `command#${commandId}` } },
+    UpdateExpression: 'SET runId = :r, expiresAt = :e',
+    ExpressionAttributeValues: { ':r': { S: runId }, ':e': expiresAt() },
   }));
   await dynamodb().send(new UpdateItemCommand({
     TableName: tableName(),
@@ -127,7 +134,7 @@ export async function storeTaskToken(commandId: string, taskToken: string): Prom
   const out = await conditionalUpdate({
     TableName: tableName(),
     Key: { pk: { S: `command#${commandId}` } },
-    ConditionExpression: 'attribute_exists(pk)',
+    ConditionExpression: 'attribute_exists(runId)',
     UpdateExpression: 'SET taskToken = :t REMOVE completed',
     ExpressionAttributeValues: { ':t': { S: taskToken } },
     ReturnValues: 'ALL_OLD',
@@ -137,20 +144,19 @@ export async function storeTaskToken(commandId: string, taskToken: string): Prom
 }
 
 /**
- * Marks a command finished. Returns the task token waiting for it, if any; `undefined` also for
- * commands this stage did not send (they are not recorded).
+ * Marks a command finished, whether or not a run has recorded it yet. Returns whether a run had
+ * (`known`) and the task token waiting for it, if any. A mark nobody claims expires within a day:
+ * the stage's rule also sees commands of the same document that other senders ran.
  */
 export async function markCommandCompleted(commandId: string): Promise<{ known: boolean; taskToken?: string }> {
-  const out = await conditionalUpdate({
+  const out = await dynamodb().send(new UpdateItemCommand({
     TableName: tableName(),
     Key: { pk: { S: `command#${commandId}` } },
-    ConditionExpression: 'attribute_exists(pk)',
-    UpdateExpression: 'SET completed = :true REMOVE taskToken',
-    ExpressionAttributeValues: { ':true': { BOOL: true } },
+    UpdateExpression: 'SET completed = :true, expiresAt = if_not_exists(expiresAt, :e) REMOVE taskToken',
+    ExpressionAttributeValues: { ':true': { BOOL: true }, ':e': expiresAt(UNCLAIMED_MARK_SECONDS) },
     ReturnValues: 'ALL_OLD',
-  });
-  if (!out) return { known: false };
-  return { known: true, taskToken: out.Attributes?.taskToken?.S };
+  }));
+  return { known: out.Attributes?.runId?.S !== undefined, taskToken: out.Attributes?.taskToken?.S };
 }
 
 /**

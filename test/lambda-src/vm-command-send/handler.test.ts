@@ -41,8 +41,12 @@ test('sends instance targets as InstanceIds with rate control, timeouts, per-run
     Comment: 'run run-1',
     CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: 'vm-output' },
   });
-  expect(dynamodb.commandCalls(PutItemCommand)[0].args[0].input.Item).toMatchObject({ pk: { S: 'command#cmd-1' }, runId: { S: 'run-1' } });
-  expect(dynamodb.commandCalls(UpdateItemCommand)[0].args[0].input).toMatchObject({
+  // An update, never a put: a completion mark that SSM's event left first must survive.
+  expect(dynamodb.commandCalls(PutItemCommand)).toHaveLength(0);
+  const [command, run] = dynamodb.commandCalls(UpdateItemCommand).map(c => c.args[0].input);
+  expect(command).toMatchObject({ Key: { pk: { S: 'command#cmd-1' } }, UpdateExpression: 'SET runId = :r, expiresAt = :e', ExpressionAttributeValues: { ':r': { S: 'run-1' } } });
+  expect(command.ConditionExpression).toBeUndefined();
+  expect(run).toMatchObject({
     Key: { pk: { S: 'run#run-1' } },
     ExpressionAttributeValues: { ':c': { S: 'cmd-1' }, ':i': { L: [{ S: A }] } },
   });

@@ -14,7 +14,7 @@ test('stores the task token on the command and waits', async () => {
   await handler({ taskToken: 'token-1', commandId: 'cmd-1' });
   expect(dynamodb.commandCalls(UpdateItemCommand)[0].args[0].input).toMatchObject({
     Key: { pk: { S: 'command#cmd-1' } },
-    ConditionExpression: 'attribute_exists(pk)',
+    ConditionExpression: 'attribute_exists(runId)',
     UpdateExpression: 'SET taskToken = :t REMOVE completed',
     ExpressionAttributeValues: { ':t': { S: 'token-1' } },
     ReturnValues: 'ALL_OLD',
@@ -28,7 +28,7 @@ test('resumes at once when the finish event came before the token', async () => 
   expect(sfn.commandCalls(SendTaskSuccessCommand)[0].args[0].input).toEqual({ taskToken: 'token-1', output: '{"commandId":"cmd-1"}' });
 });
 
-test('a command the table does not know is an error', async () => {
+test('a command no run recorded (at most a completion mark) is an error', async () => {
   dynamodb.on(UpdateItemCommand).rejects(conditionalCheckFailed());
   await expect(handler({ taskToken: 't', commandId: 'cmd-9' })).rejects.toThrow('command cmd-9 is not recorded in the run table');
 });
