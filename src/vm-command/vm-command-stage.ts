@@ -6,8 +6,10 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { VmCommand } from './command';
@@ -127,9 +129,26 @@ export interface VmCommandStageProps {
    * @default false
    */
   readonly allowTargetsFromFile?: boolean;
+  /**
+   * Where the events that resume and clean up runs go when they cannot be delivered or handled:
+   * SSM command status changes, state machine timeouts and failures, stopped pipeline actions.
+   * EventBridge sends what it could not deliver to the notify or cleanup function after its
+   * retries; Lambda sends what those functions failed to handle after theirs. A message here may
+   * mean a command left running on the VMs: alarm on the queue's visible messages.
+   *
+   * A standard (not FIFO) queue. The stage lets its functions send to it and, for a queue defined in
+   * this app, adds the queue policy that lets EventBridge send for the stage's three rules. An
+   * imported queue needs that policy already (`events.amazonaws.com`, `sqs:SendMessage`, condition
+   * `aws:SourceArn` on the rules), and a KMS-encrypted queue a key policy that lets EventBridge use the key.
+   * @default - a new queue: encrypted (SSE-SQS), TLS only, messages kept 14 days
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
 }
 
 const MAX_RUN = Duration.hours(24);
+/** How often EventBridge retries delivering an event, and Lambda retries a failed invocation, before the event goes to the dead-letter queue. */
+const EVENT_DELIVERY_ATTEMPTS = 8;
+const EVENT_HANDLER_ATTEMPTS = 2;
 const TIMEOUT_MARGIN = Duration.minutes(2);
 const PARAMETER_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const MAX_CONCURRENCY = /^([1-9][0-9]*|[1-9][0-9]?%|100%)$/;
@@ -174,6 +193,8 @@ export class VmCommandStage extends PipelineStage {
   public readonly executionEventRule: events.Rule;
   /** The pipeline's abandoned or cancelled executions of this action. */
   public readonly pipelineEventRule: events.Rule;
+  /** Events of the three rules that could not be delivered to, or handled by, the notify and cleanup functions. */
+  public readonly deadLetterQueue: sqs.IQueue;
   /** The whole run's limit. */
   public readonly timeout: Duration;
 
@@ -282,6 +303,15 @@ export class VmCommandStage extends PipelineStage {
 
     this.grant(props, command.documentArn);
 
+    this.deadLetterQueue = props.deadLetterQueue ?? this.createDeadLetterQueue();
+    const target = (f: lambda.Function, maxEventAge: Duration) => {
+      f.configureAsyncInvoke({
+        retryAttempts: EVENT_HANDLER_ATTEMPTS,
+        maxEventAge,
+        onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+      });
+      return new eventTargets.LambdaFunction(f, { retryAttempts: EVENT_DELIVERY_ATTEMPTS, maxEventAge, deadLetterQueue: this.deadLetterQueue });
+    };
     this.commandEventRule = new events.Rule(this, 'CommandEventRule', {
       description: 'SSM commands of a VmCommandStage that reached a final status',
       eventPattern: {
@@ -289,8 +319,10 @@ export class VmCommandStage extends PipelineStage {
         detailType: ['EC2 Command Status-change Notification'],
         detail: { 'document-name': [command.eventDocumentName], 'status': ['Success', 'Failed', 'Cancelled', 'TimedOut'] },
       },
-      targets: [new eventTargets.LambdaFunction(this.notifyFunction, { retryAttempts: 8, maxEventAge: Duration.hours(1) })],
+      // The backstop polls a command whose event is late; an hour-old event has nothing left to resume.
+      targets: [target(this.notifyFunction, Duration.hours(1))],
     });
+    const cleanupTarget = target(this.cleanupFunction, Duration.hours(2));
     this.executionEventRule = new events.Rule(this, 'ExecutionEventRule', {
       description: 'Timed-out, failed and aborted runs of a VmCommandStage',
       eventPattern: {
@@ -298,7 +330,7 @@ export class VmCommandStage extends PipelineStage {
         detailType: ['Step Functions Execution Status Change'],
         detail: { status: ['TIMED_OUT', 'FAILED', 'ABORTED'], stateMachineArn: [this.stateMachine.stateMachineArn] },
       },
-      targets: [new eventTargets.LambdaFunction(this.cleanupFunction, { retryAttempts: 8, maxEventAge: Duration.hours(2) })],
+      targets: [cleanupTarget],
     });
     // Narrowed to the pipeline and action when the stage is added to a pipeline.
     this.pipelineEventRule = new events.Rule(this, 'PipelineEventRule', {
@@ -308,7 +340,7 @@ export class VmCommandStage extends PipelineStage {
         detailType: ['CodePipeline Action Execution State Change'],
         detail: { state: ['ABANDONED', 'CANCELED'] },
       },
-      targets: [new eventTargets.LambdaFunction(this.cleanupFunction, { retryAttempts: 8, maxEventAge: Duration.hours(2) })],
+      targets: [cleanupTarget],
     });
 
     this.parametersFile = props.parametersFile;
@@ -334,6 +366,19 @@ export class VmCommandStage extends PipelineStage {
       variablesNamespace: options.variablesNamespace,
       userParameters: this.userParameters,
     }, this.pipelineEventRule)];
+  }
+
+  private createDeadLetterQueue(): sqs.Queue {
+    const queue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(queue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the stage\'s event rules and event handlers; a dead-letter queue needs none of its own.',
+    });
+    return queue;
   }
 
   private grant(props: VmCommandStageProps, documentArn: string): void {
@@ -458,4 +503,5 @@ function validate(props: VmCommandStageProps, workingDirectoryParameter?: string
     requireNonEmptyString('parametersFile', props.parametersFile);
   }
   if (props.outputKeyPrefix !== undefined && !props.outputBucket) invalid('outputKeyPrefix', 'be used with `outputBucket`', props.outputKeyPrefix);
+  if (props.deadLetterQueue?.fifo) invalid('deadLetterQueue', 'be a standard queue (EventBridge cannot send to a FIFO queue)', props.deadLetterQueue.node.path);
 }

@@ -2,6 +2,7 @@ import { App, CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import { definitionOf, ENV, pipelineStack, statementsOf } from './fixtures';
@@ -169,7 +170,9 @@ describe('IAM', () => {
     expect(statementsOf(template, 'VmWaitFunction')).toContainEqual(expect.objectContaining({
       Action: 'states:SendTaskSuccess', Resource: { Ref: expect.stringMatching(/^VmStateMachine/) },
     }));
-    expect(statementsOf(template, 'VmNotifyFunction').map(s => s.Action)).toEqual(['states:SendTaskSuccess', 'dynamodb:UpdateItem']);
+    expect(statementsOf(template, 'VmNotifyFunction').flatMap(s => [s.Action].flat()))
+      .toEqual(['states:SendTaskSuccess', 'dynamodb:UpdateItem', 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']);
+    expect(statementsOf(template, 'VmSendFunction').flatMap(s => [s.Action].flat()).filter((a: string) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:UpdateItem']);
     const stop = statementsOf(template, 'VmCleanupFunction').find(s => s.Action === 'states:StopExecution');
     expect(JSON.stringify(stop.Resource)).toContain(':execution:');
     expect(JSON.stringify(stop.Resource)).toContain('VmStateMachine');
@@ -253,6 +256,68 @@ describe('event rules', () => {
         'detail': { state: ['ABANDONED', 'CANCELED'], action: ['RunOnVms'] },
       },
     });
+  });
+});
+
+describe('dead-letter queue', () => {
+  const id = (stack: Stack, c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as CfnElement);
+
+  function rulesTargets(template: Template) {
+    return Object.values(template.findResources('AWS::Events::Rule')).map((r: any) => ({ source: r.Properties.EventPattern.source[0], target: r.Properties.Targets[0] }));
+  }
+
+  test('every rule target retries a bounded number of times within a bounded age, then sends to the stage\'s queue', () => {
+    const { stack, pipeline, stage } = stageIn();
+    stage.addToPipeline(pipeline);
+    const template = Template.fromStack(stack);
+    const queue = { 'Fn::GetAtt': [id(stack, stage.deadLetterQueue), 'Arn'] };
+    expect(rulesTargets(template)).toEqual([
+      { source: 'aws.ssm', target: expect.objectContaining({ DeadLetterConfig: { Arn: queue }, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 } }) },
+      { source: 'aws.states', target: expect.objectContaining({ DeadLetterConfig: { Arn: queue }, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 } }) },
+      { source: 'aws.codepipeline', target: expect.objectContaining({ DeadLetterConfig: { Arn: queue }, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 } }) },
+    ]);
+  });
+
+  test('events the notify and cleanup functions fail to handle go to the same queue after two retries', () => {
+    const { stack, stage } = stageIn();
+    const template = Template.fromStack(stack);
+    for (const [fn, age] of [[stage.notifyFunction, 3600], [stage.cleanupFunction, 7200]] as const) {
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: id(stack, fn) },
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: age,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [id(stack, stage.deadLetterQueue), 'Arn'] } } },
+      });
+    }
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 2);
+  });
+
+  test('the queue is encrypted, TLS only, keeps messages 14 days, and takes messages from EventBridge for exactly the stage\'s rules', () => {
+    const { stack, pipeline, stage } = stageIn();
+    stage.addToPipeline(pipeline);
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::SQS::Queue', 1);
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    const [policy] = Object.values(template.findResources('AWS::SQS::QueuePolicy')) as any[];
+    const statements = policy.Properties.PolicyDocument.Statement;
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    const fromEvents = statements.filter((st: any) => st.Principal?.Service === 'events.amazonaws.com');
+    expect(fromEvents.map((st: any) => [st.Action, st.Condition.ArnEquals['aws:SourceArn']])).toEqual(
+      [stage.commandEventRule, stage.executionEventRule, stage.pipelineEventRule].map(r => ['sqs:SendMessage', { 'Fn::GetAtt': [id(stack, r), 'Arn'] }]));
+  });
+
+  test('a queue of the user\'s own is used instead, and a FIFO queue is refused', () => {
+    const setup = pipelineStack();
+    const own = new sqs.Queue(setup.stack, 'OwnDlq', { encryption: sqs.QueueEncryption.SQS_MANAGED });
+    const stage = new VmCommandStage(setup.stack, 'Vm', { targets: VmTargets.instanceIds(IDS), command: VmCommand.shell(['x']), deadLetterQueue: own });
+    expect(stage.deadLetterQueue).toBe(own);
+    const template = Template.fromStack(setup.stack);
+    template.resourceCountIs('AWS::SQS::Queue', 1);
+    const ownArn = { Arn: { 'Fn::GetAtt': [setup.stack.getLogicalId(own.node.defaultChild as CfnElement), 'Arn'] } };
+    expect(rulesTargets(template).map(r => r.target.DeadLetterConfig)).toEqual([ownArn, ownArn, ownArn]);
+    const fifo = new sqs.Queue(setup.stack, 'Fifo', { fifo: true });
+    expect(() => new VmCommandStage(setup.stack, 'Vm2', { targets: VmTargets.instanceIds(IDS), command: VmCommand.shell(['x']), deadLetterQueue: fifo }))
+      .toThrow("`deadLetterQueue` must be a standard queue (EventBridge cannot send to a FIFO queue), got: 'PipelineStack/Fifo'");
   });
 });
 

@@ -58,7 +58,7 @@ test.each(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'])('a task that alr
   await expect(handler(event('cmd-1'))).resolves.toBeUndefined();
 });
 
-test('other Step Functions errors propagate, so EventBridge retries', async () => {
+test('other Step Functions errors propagate, so Lambda retries the event (then sends it to the dead-letter queue)', async () => {
   dynamodb.on(UpdateItemCommand).resolves({ Attributes: { ...recorded, taskToken: { S: 't' } } });
   sfn.on(SendTaskSuccessCommand).rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
   await expect(handler(event('cmd-1'))).rejects.toMatchObject({ name: 'ThrottlingException' });
