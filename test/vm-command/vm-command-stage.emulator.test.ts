@@ -1,5 +1,6 @@
-import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { App, CfnElement, Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { strToU8, zipSync } from 'fflate';
@@ -17,6 +18,7 @@ import { describeWithEmulator, ExecutionResult, handlerAsset, RecordedCall } fro
 
 const A = 'i-0123456789abcdef0';
 const B = 'i-0123456789abcdef1';
+const PIPELINE_EXECUTION_ID = '3f1c2b9e-7d4a-4e8b-9c1d-2a3b4c5d6e7f';
 void ENV;
 
 function synth(props: Partial<VmCommandStageProps> = {}) {
@@ -72,25 +74,52 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     return synthesized;
   }
 
-  /** Records the run as the start function does, then starts the execution named after it. */
+  /**
+   * Records the run (and the pipeline execution that started it) as the start function does, then
+   * starts the execution named after it. The emulator names the state machine itself, so the run's
+   * execution ARN is filled in once the execution exists.
+   */
   async function startRun(s: { template: Template; stateMachineId: string; tableName: string }, runId = 'job-1') {
-    await emulator().client(DynamoDBClient).send(new PutItemCommand({
+    const table = emulator().client(DynamoDBClient);
+    await table.send(new PutItemCommand({
       TableName: s.tableName,
       Item: {
         pk: { S: `run#${runId}` },
         runId: { S: runId },
         jobId: { S: runId },
         jobRegisteredAt: { N: String(Date.now()) },
-        executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:x:${runId}` },
+        pipelineExecutionId: { S: PIPELINE_EXECUTION_ID },
         awaitingJob: { BOOL: false },
         reported: { BOOL: false },
       },
     }));
-    return emulator().startExecution(s.template, s.stateMachineId, {
+    await table.send(new PutItemCommand({ TableName: s.tableName, Item: { pk: { S: `pipeline#${PIPELINE_EXECUTION_ID}` }, runId: { S: runId } } }));
+    const started = await emulator().startExecution(s.template, s.stateMachineId, {
       name: runId,
       input: { runId, jobId: runId, targets: { instanceIds: [A, B] }, parameters: { commitId: ['abc123'] } },
       handlers: HANDLERS,
     });
+    await table.send(new UpdateItemCommand({
+      TableName: s.tableName,
+      Key: { pk: { S: `run#${runId}` } },
+      UpdateExpression: 'SET executionArn = :a',
+      ExpressionAttributeValues: { ':a': { S: started.executionArn } },
+    }));
+    return started;
+  }
+
+  /** An event as EventBridge would deliver it to the cleanup function (moto cannot invoke Lambda targets). */
+  function deliverToCleanup(tableName: string, event: object) {
+    return emulator().invokeHandler(handlerAsset('vm-command-cleanup'), event, {}, { TABLE_NAME: tableName });
+  }
+
+  function executionStatusEvent(executionArn: string, status: string) {
+    return {
+      'source': 'aws.states',
+      'detail-type': 'Step Functions Execution Status Change',
+      'resources': [executionArn],
+      'detail': { executionArn, name: 'job-1', status, stateMachineArn: executionArn.replace(':execution:', ':stateMachine:').replace(/:[^:]+$/, '') },
+    };
   }
 
   /** moto says Success with empty output for every invocation: script each instance's answers instead. */
@@ -113,11 +142,11 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
   }
 
   /** SSM's command status-change event, as EventBridge would deliver it to the notify function. */
-  function notifyFinished(tableName: string, commandId: string) {
+  function notifyFinished(tableName: string, commandId: string, status = 'Success') {
     return emulator().invokeHandler(handlerAsset('vm-command-notify'), {
       'source': 'aws.ssm',
       'detail-type': 'EC2 Command Status-change Notification',
-      'detail': { 'command-id': commandId, 'status': 'Success' },
+      'detail': { 'command-id': commandId, status },
     }, {}, { TABLE_NAME: tableName });
   }
 
@@ -225,20 +254,102 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     expect(jobResults('PutJobSuccessResult')).toHaveLength(1);
   });
 
-  test('timeout: the state machine times out, and the cleanup cancels the command on every target', async () => {
+  test('timeout: the state machine times out; the cleanup cancels the command on every target and reports the failure exactly once', async () => {
     const s = await prepare({ timeout: Duration.seconds(3) });
     scriptInvocations({ [A]: [{ Status: 'InProgress' }], [B]: [{ Status: 'InProgress' }] });
     const { executionArn } = await startRun(s);
     const result = await emulator().waitForExecution(executionArn, 20_000);
     expect(result.status).toBe('TIMED_OUT');
-    // The Step Functions status-change event, as EventBridge would deliver it to the cleanup function.
-    await emulator().invokeHandler(handlerAsset('vm-command-cleanup'), {
-      source: 'aws.states', detail: { name: 'job-1', status: 'TIMED_OUT', executionArn },
-    }, {}, { TABLE_NAME: s.tableName });
-    const cancels = emulator().calls('ssm', 'CancelCommand').map(c => c.input);
-    expect(cancels).toEqual([expect.objectContaining({ InstanceIds: [A, B] })]);
-    const [failure] = jobResults('PutJobFailureResult');
-    expect(failure.failureDetails.message).toMatch(new RegExp(`^the run's state machine execution timed out\\ncommand .+ was cancelled on ${A}, ${B}$`));
+    // A state machine timeout runs no Catch: nothing inside the execution cancelled or reported.
+    expect(statesEntered(result)).not.toContain('Finish');
+    expect(emulator().calls('ssm', 'CancelCommand')).toHaveLength(0);
+    expect(jobResults('PutJobFailureResult')).toHaveLength(0);
+
+    await deliverToCleanup(s.tableName, executionStatusEvent(executionArn, 'TIMED_OUT'));
+    const commandId = emulator().calls('ssm', 'CancelCommand')[0]?.input.CommandId;
+    expect(emulator().calls('ssm', 'CancelCommand').map(c => c.input)).toEqual([{ CommandId: commandId, InstanceIds: [A, B] }]);
+    // EventBridge delivers at least once, and retries: a second delivery (the command is cancelled by now) reports nothing more.
+    scriptInvocations({ [A]: [{ Status: 'Cancelled' }], [B]: [{ Status: 'Cancelled' }] });
+    await deliverToCleanup(s.tableName, executionStatusEvent(executionArn, 'TIMED_OUT'));
+
+    expect(emulator().calls('ssm', 'CancelCommand')).toHaveLength(1);
+    expect(jobResults('PutJobSuccessResult')).toEqual([]);
+    expect(jobResults('PutJobFailureResult')).toEqual([{
+      jobId: 'job-1',
+      failureDetails: { type: 'JobFailed', message: `the run's state machine execution timed out\ncommand ${commandId} was cancelled on ${A}, ${B}` },
+    }]);
+  });
+
+  describe('the pipeline execution is stopped while the command runs', () => {
+    const pipelineEvent = (state: string) => ({
+      'source': 'aws.codepipeline',
+      'detail-type': 'CodePipeline Action Execution State Change',
+      'resources': ['arn:aws:codepipeline:us-east-1:123456789012:release'],
+      'detail': {
+        'pipeline': 'release',
+        'execution-id': PIPELINE_EXECUTION_ID,
+        'stage': 'Vm',
+        'action': 'Vm',
+        state,
+        'type': { owner: 'AWS', provider: 'Lambda', category: 'Invoke', version: '1' },
+      },
+    });
+
+    test.each([
+      ['ABANDONED', 'refuses it', { error: { code: 'InvalidJobStateException', message: 'Job is not in progress' } }],
+      ['CANCELED', 'takes it', { body: {} }],
+    ])('action %s (the job %s): the execution is aborted, the command cancelled where it still runs, the failure offered to the job once', async (state, _takes, jobReply) => {
+      const s = await prepare({ backstopInterval: Duration.minutes(5) });
+      // The command already finished on A; it runs on B until it is cancelled there.
+      emulator().script('ssm', 'GetCommandInvocation', (input: any) => ({
+        body: {
+          CommandId: input.CommandId,
+          InstanceId: input.InstanceId,
+          Status: input.InstanceId === A ? 'Success' : emulator().calls('ssm', 'CancelCommand').length ? 'Cancelled' : 'InProgress',
+        },
+      }));
+      // moto has no CodePipeline job APIs: what the stopped job answers is scripted.
+      emulator().script('codepipeline', 'PutJobFailureResult', jobReply);
+      const { executionArn } = await startRun(s);
+      const commandId = await recordedCommandId();
+      await emulator().waitForCall('dynamodb', 'UpdateItem', c => String(c.input.UpdateExpression).startsWith('SET taskToken'));
+
+      await deliverToCleanup(s.tableName, pipelineEvent(state));
+      // Cancelling ends the command (Cancelled on B), and SSM's status event reaches the notify function,
+      // which hands the task token back. On AWS the stopped execution refuses it; moto 5.2.1 only
+      // notices StopExecution once the waiting task wakes up (left to time out, it ends the execution
+      // FAILED with States.Timeout instead of ABORTED).
+      await notifyFinished(s.tableName, commandId, 'Cancelled');
+      const result = await emulator().waitForExecution(executionArn, 15_000);
+
+      // moto aborts the execution for real (it keeps no error or cause: those are in the recorded call).
+      expect(result.status).toBe('ABORTED');
+      expect(statesEntered(result)).toEqual(['PreFlight', 'SendCommand', 'WaitForCompletion']);
+      const message = `pipeline release execution ${PIPELINE_EXECUTION_ID} was ${state.toLowerCase()}`;
+      expect(emulator().calls('states', 'StopExecution').map(c => c.input)).toEqual([{ executionArn, error: 'PipelineStopped', cause: message }]);
+      // moto has no CancelCommand: it is scripted, and recorded.
+      expect(emulator().calls('ssm', 'CancelCommand').map(c => c.input)).toEqual([{ CommandId: commandId, InstanceIds: [B] }]);
+      expect(jobResults('PutJobFailureResult')).toEqual([{ jobId: 'job-1', failureDetails: { type: 'JobFailed', message } }]);
+
+      // The aborted execution's own status event finds the run settled: nothing more is cancelled or reported.
+      await deliverToCleanup(s.tableName, executionStatusEvent(executionArn, 'ABORTED'));
+      expect(emulator().calls('ssm', 'CancelCommand')).toHaveLength(1);
+      expect(jobResults('PutJobFailureResult')).toHaveLength(1);
+      expect(jobResults('PutJobSuccessResult')).toEqual([]);
+    });
+
+    test('an event for a pipeline execution this stage has no run for changes nothing', async () => {
+      const s = await prepare({ backstopInterval: Duration.minutes(5) });
+      scriptInvocations({ [A]: [{ Status: 'InProgress' }], [B]: [{ Status: 'InProgress' }] });
+      const { executionArn } = await startRun(s);
+      await emulator().waitForCall('lambda', 'Invoke', c => String(c.input.FunctionName).includes('WaitFunction'));
+      const other = pipelineEvent('ABANDONED');
+      await deliverToCleanup(s.tableName, { ...other, detail: { ...other.detail, 'execution-id': '00000000-0000-4000-8000-000000000000' } });
+      expect(emulator().calls('states', 'StopExecution')).toEqual([]);
+      expect(emulator().calls('ssm', 'CancelCommand')).toEqual([]);
+      expect(jobResults('PutJobFailureResult')).toEqual([]);
+      expect((await emulator().client(SFNClient).send(new DescribeExecutionCommand({ executionArn }))).status).toBe('RUNNING');
+    });
   });
 
   test('offline instance: pre-flight fails the run before anything is sent', async () => {
