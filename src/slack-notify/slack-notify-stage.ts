@@ -2,16 +2,15 @@ import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PipelineEvent, SlackOutcome } from './pipeline-event';
 import { SlackWebhook } from './slack-webhook';
 import { createBundledFunction } from '../core/bundled-function';
+import { createDeadLetterQueue, lambdaTargetWithDeadLetterQueue, sendFailedInvocationsTo } from '../core/event-delivery';
 import { PipelineStage, RenderActionsOptions } from '../core/pipeline-stage';
 import { invalid, requireDurationInRange, requireMatch, requireNonEmptyArray, requireNonEmptyString } from '../core/validation';
 
@@ -119,10 +118,6 @@ export class SlackNotifyStage extends PipelineStage {
       logRetention: props.logRetention,
     });
     this.function = this.fn;
-    Validations.of(this.fn).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'AWSLambdaBasicExecutionRole only lets the function write its own logs.',
-    });
     const channels = props.channels.map((channel, index) => ({
       name: channel.name,
       webhook: channel.webhook._bind(this, `WebhookParameter${index}`, this.fn),
@@ -135,11 +130,8 @@ export class SlackNotifyStage extends PipelineStage {
       maxAttempts: MAX_ATTEMPTS,
     }));
 
-    this.deadLetterQueue = props.deadLetterQueue ?? this.createDeadLetterQueue();
-    this.fn.configureAsyncInvoke({
-      retryAttempts: 2,
-      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
-    });
+    this.deadLetterQueue = props.deadLetterQueue ?? createDeadLetterQueue(this);
+    sendFailedInvocationsTo(this.fn, this.deadLetterQueue);
 
     if (props.pipeline) this.watch(props.pipeline, props.events ?? DEFAULT_EVENTS);
   }
@@ -168,11 +160,7 @@ export class SlackNotifyStage extends PipelineStage {
 
   private watch(pipeline: codepipeline.IPipeline, chosen: PipelineEvent[]): void {
     this.grantPipelineRead(pipeline);
-    const target = new targets.LambdaFunction(this.fn, {
-      deadLetterQueue: this.deadLetterQueue,
-      retryAttempts: 8,
-      maxEventAge: Duration.hours(2),
-    });
+    const target = lambdaTargetWithDeadLetterQueue(this.fn, this.deadLetterQueue, Duration.hours(2));
     const executionStates = chosen.filter(e => e._detailType === PipelineEvent.EXECUTION_FAILED._detailType).map(e => e._state);
     if (executionStates.length) {
       this.rules.push(this.rule('ExecutionRule', pipeline, target, PipelineEvent.EXECUTION_FAILED._detailType, { state: unique(executionStates) }));
@@ -218,18 +206,6 @@ export class SlackNotifyStage extends PipelineStage {
     }));
   }
 
-  private createDeadLetterQueue(): sqs.Queue {
-    const queue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(queue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the notifier\'s function and rules; it needs no dead-letter queue of its own.',
-    });
-    return queue;
-  }
 }
 
 /** The Lambda invoke action, which also lets the function read the pipeline it is placed in. */

@@ -3,10 +3,8 @@ import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -17,6 +15,7 @@ import { acknowledgeWildcard, grantSendCommand, nagArn } from './iam';
 import { runDefinition } from './state-machine';
 import { VmTargets } from './targets';
 import { createBundledFunction } from '../core/bundled-function';
+import { createDeadLetterQueue, lambdaTargetWithDeadLetterQueue, sendFailedInvocationsTo } from '../core/event-delivery';
 import { PipelineStage, RenderActionsOptions } from '../core/pipeline-stage';
 import {
   invalid, requireDurationInRange, requireMatch, requireNonEmptyString,
@@ -147,13 +146,10 @@ export interface VmCommandStageProps {
 
 const MAX_RUN = Duration.hours(24);
 /** How often EventBridge retries delivering an event, and Lambda retries a failed invocation, before the event goes to the dead-letter queue. */
-const EVENT_DELIVERY_ATTEMPTS = 8;
-const EVENT_HANDLER_ATTEMPTS = 2;
 const TIMEOUT_MARGIN = Duration.minutes(2);
 const PARAMETER_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const MAX_CONCURRENCY = /^([1-9][0-9]*|[1-9][0-9]?%|100%)$/;
 const MAX_ERRORS = /^([0-9]+|[0-9][0-9]?%|100%)$/;
-const BASIC_EXECUTION_ROLE = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]';
 
 /**
  * A pipeline stage that runs a command on existing VMs (EC2 or hybrid managed instances) through
@@ -243,7 +239,6 @@ export class VmCommandStage extends PipelineStage {
         timeout: Duration.minutes(1),
         environment: { TABLE_NAME: this.table.tableName, POWERTOOLS_SERVICE_NAME: 'vm-command-stage', ...environment },
       });
-      Validations.of(f).acknowledge({ id: BASIC_EXECUTION_ROLE, reason: 'AWSLambdaBasicExecutionRole only lets the function write its own logs.' });
       return f;
     };
     this.preflightFunction = fn('PreflightFunction', 'vm-command-preflight', 'Resolves the targets and checks that SSM reaches them');
@@ -303,14 +298,10 @@ export class VmCommandStage extends PipelineStage {
 
     this.grant(props, command.documentArn);
 
-    this.deadLetterQueue = props.deadLetterQueue ?? this.createDeadLetterQueue();
+    this.deadLetterQueue = props.deadLetterQueue ?? createDeadLetterQueue(this);
     const target = (f: lambda.Function, maxEventAge: Duration) => {
-      f.configureAsyncInvoke({
-        retryAttempts: EVENT_HANDLER_ATTEMPTS,
-        maxEventAge,
-        onFailure: new destinations.SqsDestination(this.deadLetterQueue),
-      });
-      return new eventTargets.LambdaFunction(f, { retryAttempts: EVENT_DELIVERY_ATTEMPTS, maxEventAge, deadLetterQueue: this.deadLetterQueue });
+      sendFailedInvocationsTo(f, this.deadLetterQueue, maxEventAge);
+      return lambdaTargetWithDeadLetterQueue(f, this.deadLetterQueue, maxEventAge);
     };
     this.commandEventRule = new events.Rule(this, 'CommandEventRule', {
       description: 'SSM commands of a VmCommandStage that reached a final status',
@@ -368,18 +359,6 @@ export class VmCommandStage extends PipelineStage {
     }, this.pipelineEventRule)];
   }
 
-  private createDeadLetterQueue(): sqs.Queue {
-    const queue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(queue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the stage\'s event rules and event handlers; a dead-letter queue needs none of its own.',
-    });
-    return queue;
-  }
 
   private grant(props: VmCommandStageProps, documentArn: string): void {
     const stack = Stack.of(this);
