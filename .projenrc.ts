@@ -7,6 +7,7 @@ import { awscdk, javascript } from 'projen';
 const BUNDLED_HANDLER_DEPS = [
   '@aws-sdk/client-codepipeline@3.1138.0',
   '@aws-sdk/client-dynamodb@3.1162.0',
+  '@aws-sdk/client-ec2@3.1169.0',
   '@aws-sdk/client-resource-groups@3.1133.0',
   '@aws-sdk/client-secrets-manager@3.1162.0',
   '@aws-sdk/client-sfn@3.1162.0',
