@@ -1,3 +1,4 @@
+import { DescribeInstancesCommand, EC2Client, Filter } from '@aws-sdk/client-ec2';
 import { ListGroupResourcesCommand, ResourceGroupsClient } from '@aws-sdk/client-resource-groups';
 import {
   DescribeInstanceInformationCommand, InstanceInformation, InstanceInformationStringFilter, SSMClient,
@@ -9,7 +10,9 @@ import { describeTargets, MAX_INSTANCE_IDS, Targets, TargetsSchema } from '../sh
 
 /*
  * Step Functions task: resolves the run's targets to instance ids and checks that SSM can reach
- * every one of them (PingStatus Online) before anything is sent.
+ * every one of them (PingStatus Online) before anything is sent. For tag targets, SSM only lists
+ * the nodes it manages, so the running EC2 instances carrying the tags are listed too: one without
+ * the SSM agent would otherwise be silently left out of the run.
  */
 
 export class NoTargetsMatched extends Error {
@@ -22,8 +25,10 @@ export class InstanceNotReachable extends Error {
 const EventSchema = z.object({ targets: TargetsSchema });
 
 let ssmClient: SSMClient | undefined;
+let ec2Client: EC2Client | undefined;
 let groupsClient: ResourceGroupsClient | undefined;
 const ssm = () => (ssmClient ??= new SSMClient({}));
+const ec2 = () => (ec2Client ??= new EC2Client({}));
 const groups = () => (groupsClient ??= new ResourceGroupsClient({}));
 
 export async function handler(event: unknown): Promise<{ instanceIds: string[] }> {
@@ -32,7 +37,7 @@ export async function handler(event: unknown): Promise<{ instanceIds: string[] }
   if (instanceIds.length === 0) throw new NoTargetsMatched(`no instances matched ${describeTargets(targets)}`);
   const problems = instanceIds.flatMap(id => {
     const info = known.get(id);
-    if (!info) return [`instance ${id} is not reachable by SSM (not registered with SSM)`];
+    if (!info) return [`instance ${id} is not managed by SSM`];
     if (info.PingStatus !== 'Online') return [`instance ${id} is not reachable by SSM (PingStatus: ${info.PingStatus})`];
     return [];
   });
@@ -44,7 +49,8 @@ export async function handler(event: unknown): Promise<{ instanceIds: string[] }
 async function resolve(targets: Targets): Promise<{ instanceIds: string[]; known: Map<string, InstanceInformation> }> {
   if (targets.tags) {
     const known = await describeInstances(tagFilters(targets.tags));
-    return { instanceIds: [...known.keys()], known };
+    const running = await runningEc2Instances(targets.tags);
+    return { instanceIds: [...new Set([...known.keys(), ...running])], known };
   }
   const instanceIds = targets.instanceIds ?? await groupInstances(targets.resourceGroup!);
   return { instanceIds, known: instanceIds.length ? await describeInstances(undefined, instanceIds) : new Map() };
@@ -69,6 +75,24 @@ async function describeInstances(filters?: InstanceInformationStringFilter[], id
     } while (nextToken);
   }
   return found;
+}
+
+/** The running EC2 instances carrying the tags (hybrid `mi-` nodes have no EC2 record). */
+async function runningEc2Instances(tags: Record<string, string[]>): Promise<string[]> {
+  const filters: Filter[] = [
+    ...Object.entries(tags).map(([key, values]) => ({ Name: `tag:${key}`, Values: values })),
+    { Name: 'instance-state-name', Values: ['running'] },
+  ];
+  const ids: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ec2().send(new DescribeInstancesCommand({ Filters: filters, NextToken: nextToken, MaxResults: 1000 }));
+    for (const reservation of page.Reservations ?? []) {
+      for (const instance of reservation.Instances ?? []) if (instance.InstanceId) ids.push(instance.InstanceId);
+    }
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return ids;
 }
 
 async function groupInstances(group: string): Promise<string[]> {

@@ -28,7 +28,8 @@ export class VmTargets {
 
   /**
    * Every SSM-managed instance that carries all these tags (each with one of the listed values).
-   * The instances are resolved when the stage runs; none matching fails the stage.
+   * The instances are resolved when the stage runs; none matching fails the stage, and so does a
+   * running EC2 instance carrying the tags that SSM does not manage or that is offline.
    */
   public static tags(tags: { [key: string]: string[] }): VmTargets {
     if (Object.keys(tags).length === 0) throw new Error('`tags` must not be empty');

@@ -386,6 +386,11 @@ export class VmCommandStage extends PipelineStage {
       anyResource(this.preflightFunction, ['ssm:DescribeInstanceInformation', 'tag:GetResources'],
         'ssm:DescribeInstanceInformation and tag:GetResources (resource group members) support no resource-level permissions.');
     }
+    if (props.targets.targetTags || props.allowTargetsFromFile) {
+      // Resource group members are listed with their EC2 ids already; only tag targets need EC2's view.
+      anyResource(this.preflightFunction, ['ec2:DescribeInstances'],
+        'ec2:DescribeInstances supports no resource-level permissions; pre-flight lists the running instances carrying the target tags to fail on any that SSM does not manage.');
+    }
 
     grantSendCommand(this.sendFunction, props.targets, documentArn, props.allowTargetsFromFile ?? false);
     table(this.sendFunction, 'UpdateItem');

@@ -1,4 +1,5 @@
 import { CreateTableCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { EC2Client, RunInstancesCommand, StopInstancesCommand, TagSpecification } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { App, CfnElement, Duration } from 'aws-cdk-lib';
@@ -79,7 +80,7 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
    * starts the execution named after it. The emulator names the state machine itself, so the run's
    * execution ARN is filled in once the execution exists.
    */
-  async function startRun(s: { template: Template; stateMachineId: string; tableName: string }, runId = 'job-1') {
+  async function startRun(s: { template: Template; stateMachineId: string; tableName: string }, runId = 'job-1', targets: object = { instanceIds: [A, B] }) {
     const table = emulator().client(DynamoDBClient);
     await table.send(new PutItemCommand({
       TableName: s.tableName,
@@ -96,7 +97,7 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     await table.send(new PutItemCommand({ TableName: s.tableName, Item: { pk: { S: `pipeline#${PIPELINE_EXECUTION_ID}` }, runId: { S: runId } } }));
     const started = await emulator().startExecution(s.template, s.stateMachineId, {
       name: runId,
-      input: { runId, jobId: runId, targets: { instanceIds: [A, B] }, parameters: { commitId: ['abc123'] } },
+      input: { runId, jobId: runId, targets, parameters: { commitId: ['abc123'] } },
       handlers: HANDLERS,
     });
     await table.send(new UpdateItemCommand({
@@ -363,6 +364,34 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     expect(emulator().calls('ssm', 'SendCommand')).toHaveLength(0);
     expect(jobResults('PutJobFailureResult')[0].failureDetails.message)
       .toBe(`InstanceNotReachable: instance ${B} is not reachable by SSM (PingStatus: ConnectionLost)`);
+  });
+
+  test('a running instance carrying the target tags that SSM does not manage fails pre-flight, naming it', async () => {
+    // moto's EC2 really holds the instances: two running with the tags, one stopped with them, one untagged.
+    const ec2 = emulator().client(EC2Client);
+    const tagged: TagSpecification[] = [{ ResourceType: 'instance', Tags: [{ Key: 'Role', Value: 'scanner' }] }];
+    const launch = async (tagSpecifications?: TagSpecification[]) => (await ec2.send(new RunInstancesCommand({
+      ImageId: 'ami-12345678', MinCount: 1, MaxCount: 1, TagSpecifications: tagSpecifications,
+    }))).Instances![0].InstanceId!;
+    const managed = await launch(tagged);
+    const unmanaged = await launch(tagged);
+    const stopped = await launch(tagged);
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [stopped] }));
+    await launch();
+    const hybrid = 'mi-0123456789abcdef0';
+    // moto has no registered SSM agents: DescribeInstanceInformation is scripted to report only one of
+    // the EC2 instances, and a hybrid node (which has no EC2 record), as Online.
+    const s = await prepare({ targets: VmTargets.tags({ Role: ['scanner'] }) }, { [managed]: 'Online', [hybrid]: 'Online' });
+
+    const result = await emulator().waitForExecution((await startRun(s, 'job-1', { tags: { Role: ['scanner'] } })).executionArn);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(emulator().calls('ec2', 'DescribeInstances').map(c => c.input)).toEqual([expect.objectContaining({
+      'Filter.1.Name': 'tag:Role', 'Filter.1.Value.1': 'scanner', 'Filter.2.Name': 'instance-state-name', 'Filter.2.Value.1': 'running',
+    })]);
+    expect(emulator().calls('ssm', 'SendCommand')).toHaveLength(0);
+    expect(jobResults('PutJobFailureResult').map(r => r.failureDetails.message))
+      .toEqual([`InstanceNotReachable: instance ${unmanaged} is not managed by SSM`]);
   });
 
   test('throttled SendCommand is retried', async () => {

@@ -158,6 +158,24 @@ describe('IAM', () => {
     ]);
   });
 
+  test('pre-flight may list EC2 instances only when the targets are tags or may come from the file', () => {
+    const describeInstances = (props: Partial<VmCommandStageProps>) =>
+      statementsOf(Template.fromStack(stageIn(props).stack), 'VmPreflightFunction')
+        .filter(s => [s.Action].flat().includes('ec2:DescribeInstances'));
+
+    expect(describeInstances({ targets: VmTargets.tags({ Env: ['prod'] }) })).toEqual([
+      { Action: 'ec2:DescribeInstances', Effect: 'Allow', Resource: '*' },
+    ]);
+    expect(describeInstances({ parametersFile: 'vm.json', allowTargetsFromFile: true })).toHaveLength(1);
+    expect(describeInstances({})).toEqual([]);
+    expect(describeInstances({ targets: VmTargets.resourceGroup('scanners') })).toEqual([]);
+    // Only the pre-flight function may list instances.
+    const { stack } = stageIn({ targets: VmTargets.tags({ Env: ['prod'] }) });
+    const everyStatement = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))
+      .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    expect(everyStatement.filter(s => [s.Action].flat().includes('ec2:DescribeInstances'))).toHaveLength(1);
+  });
+
   test('no role has a wildcard action, and the task token, execution and table grants are scoped', () => {
     const { stack } = stageIn();
     const template = Template.fromStack(stack);
