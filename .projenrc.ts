@@ -5,6 +5,7 @@ import { awscdk, javascript } from 'projen';
 // AWS SDK v3 clients and handler libraries are bundled into the Lambda assets, so they are
 // devDependencies pinned to exact versions: the shipped bundle is the code the tests ran.
 const BUNDLED_HANDLER_DEPS = [
+  '@aws-sdk/client-codecommit@3.1169.0',
   '@aws-sdk/client-codepipeline@3.1138.0',
   '@aws-sdk/client-dynamodb@3.1162.0',
   '@aws-sdk/client-ec2@3.1169.0',

@@ -19,8 +19,13 @@ const channelSchema = z.strictObject({
 });
 export type ChannelConfig = z.infer<typeof channelSchema>;
 
+/** A CodeCommit repository whose commits' authors the function may read (GetCommit). */
+const codeCommitRepositorySchema = z.strictObject({ name: z.string().min(1), arn: z.string().min(1) });
+export type CodeCommitRepository = z.infer<typeof codeCommitRepositorySchema>;
+
 const notifierConfigSchema = z.strictObject({
   channels: z.array(channelSchema).min(1),
+  codeCommitRepositories: z.array(codeCommitRepositorySchema).optional(),
   /** Text added to event notifications (no CodePipeline variables there). */
   eventText: z.string().optional(),
   requestTimeoutMs: z.number().int().positive(),

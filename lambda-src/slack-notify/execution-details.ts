@@ -1,5 +1,5 @@
 import {
-  ActionExecutionDetail, CodePipelineClient, GetJobDetailsCommand, GetPipelineExecutionCommand,
+  ActionExecutionDetail, ArtifactRevision, CodePipelineClient, GetJobDetailsCommand, GetPipelineExecutionCommand,
   ListActionExecutionsCommand, PipelineContext, PipelineExecution,
 } from '@aws-sdk/client-codepipeline';
 import { ActionDetail, Revision } from './notification';
@@ -56,6 +56,7 @@ export async function readExecution(pipelineName: string, executionId: string, f
       revisionId: r.revisionId,
       summary: commitMessage(r.revisionSummary),
       url: r.revisionUrl,
+      codeCommitRepository: codeCommitRepositoryOf(r, actions ?? []),
     })),
     startTime: starts.length ? new Date(Math.min(...starts.map(d => d.getTime()))) : undefined,
     lastUpdateTime: updates.length ? new Date(Math.max(...updates.map(d => d.getTime()))) : undefined,
@@ -111,6 +112,28 @@ function commitMessage(summary: string | undefined): string | undefined {
     return typeof parsed.CommitMessage === 'string' ? parsed.CommitMessage : summary;
   } catch {
     return summary;
+  }
+}
+
+/**
+ * The CodeCommit repository a revision came from: the `RepositoryName` of the CodeCommit source
+ * action that produced the revision's artifact, or else the repository named in its console URL.
+ */
+function codeCommitRepositoryOf(revision: ArtifactRevision, actions: ActionExecutionDetail[]): string | undefined {
+  const source = actions.find(a => a.input?.actionTypeId?.category === 'Source'
+    && a.input.actionTypeId.provider === 'CodeCommit'
+    && a.output?.outputArtifacts?.some(artifact => artifact.name === revision.name));
+  return source?.input?.configuration?.RepositoryName ?? repositoryInConsoleUrl(revision.revisionUrl);
+}
+
+/** A CodeCommit console URL names the repository: `.../codecommit/...repositories/<name>/commit/<id>`. */
+export function repositoryInConsoleUrl(url: string | undefined): string | undefined {
+  const match = url?.match(/^https:\/\/[a-z0-9.-]*console\.aws\.amazon\.com\/(?:codesuite\/)?codecommit\/(?:.*?\/)?repositor(?:y|ies)\/([^/?#]+)\/commit\//);
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return undefined;
   }
 }
 

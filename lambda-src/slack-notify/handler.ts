@@ -1,5 +1,6 @@
 import type { CodePipelineEvent, Context } from 'aws-lambda';
-import { notifierConfig, parseUserParameters } from './config';
+import { withCommitAuthors } from './commit-authors';
+import { NotifierConfig, notifierConfig, parseUserParameters } from './config';
 import { channelsFor, deliver, Delivery, describeDelivery } from './deliver';
 import { readExecution, readJobContext } from './execution-details';
 import { buildMessage } from './message';
@@ -36,6 +37,7 @@ async function notifyFromEvent(event: unknown, deadline: number): Promise<void> 
   if (!channels.length) return;
   const focus = notice.action ? { stage: notice.action.stage, action: notice.action.action } : undefined;
   const details = await readExecution(notice.pipelineName, notice.executionId, focus);
+  const sources = await withCommitAuthors(details.revisions, config.codeCommitRepositories);
   const approvalConfig = details.focus?.input?.configuration;
   const notification: Notification = {
     outcome: notice.outcome,
@@ -45,7 +47,7 @@ async function notifyFromEvent(event: unknown, deadline: number): Promise<void> 
     account: notice.account,
     region: notice.region,
     trigger: details.trigger,
-    revisions: details.revisions,
+    revisions: sources.revisions,
     startTime: details.startTime,
     endTime: notice.time ?? details.lastUpdateTime,
     failure: notice.outcome === 'FAILED'
@@ -56,6 +58,7 @@ async function notifyFromEvent(event: unknown, deadline: number): Promise<void> 
       : undefined,
     text: config.eventText,
     missing: details.missing,
+    authorsUnread: sources.unread,
   };
   const delivery = await deliver(channels, buildMessage(notification), config, deadline);
   if (delivery.failed.length) throw new SlackPostError(describeDelivery(delivery), false);
@@ -66,7 +69,7 @@ async function notifyFromAction(job: CodePipelineJob, deadline: number): Promise
   const config = notifierConfig();
   let delivery: Delivery;
   try {
-    delivery = await deliver(channelsFor(config, 'SUCCEEDED'), buildMessage(await actionNotification(job, settings.executionId, settings.text)), config, deadline);
+    delivery = await deliver(channelsFor(config, 'SUCCEEDED'), buildMessage(await actionNotification(job, config, settings.executionId, settings.text)), config, deadline);
   } catch (err) {
     delivery = { posted: [], failed: [{ channel: 'all channels', reason: reasonOf(err) }] };
   }
@@ -75,7 +78,8 @@ async function notifyFromAction(job: CodePipelineJob, deadline: number): Promise
   return { status: 'succeeded', summary: delivery.failed.length ? `Slack notification failed, the pipeline continues: ${summary}` : summary };
 }
 
-async function actionNotification(job: CodePipelineJob, executionIdParameter: string | undefined, text: string | undefined): Promise<Notification> {
+async function actionNotification(job: CodePipelineJob, config: NotifierConfig, executionIdParameter: string | undefined, text: string | undefined)
+  : Promise<Notification> {
   const region = process.env.AWS_REGION ?? 'us-east-1';
   const context = await readJobContext(job.id).catch(err => {
     logger.warn('GetJobDetails failed; the message leaves the pipeline details out', { jobId: job.id, error: reasonOf(err) });
@@ -88,6 +92,7 @@ async function actionNotification(job: CodePipelineJob, executionIdParameter: st
   const details = pipelineName && executionId
     ? await readExecution(pipelineName, executionId, stage && action ? { stage, action } : undefined)
     : { revisions: [], missing: ['the pipeline context'] };
+  const sources = await withCommitAuthors(details.revisions, config.codeCommitRepositories);
   return {
     outcome: 'SUCCEEDED',
     status: stage ? `REACHED ${stage}` : 'REACHED',
@@ -96,11 +101,12 @@ async function actionNotification(job: CodePipelineJob, executionIdParameter: st
     account: job.accountId,
     region,
     trigger: details.trigger,
-    revisions: details.revisions,
+    revisions: sources.revisions,
     startTime: details.startTime,
     endTime: details.focus?.startTime ?? details.lastUpdateTime,
     text,
     missing: details.missing,
+    authorsUnread: sources.unread,
   };
 }
 

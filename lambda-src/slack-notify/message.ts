@@ -30,6 +30,7 @@ export function buildMessage(n: Notification): SlackMessage {
   if (n.text) blocks.push(section(escape(n.text)));
   const footer = [n.executionId ? `Execution ${escape(n.executionId)}` : 'Execution unknown'];
   if (n.missing.length) footer.push(`Could not read ${n.missing.map(escape).join(', ')} from CodePipeline`);
+  if (n.authorsUnread) footer.push('Could not read commit authors from CodeCommit');
   blocks.push({ type: 'context', elements: footer.map(text => ({ type: 'mrkdwn', text })) });
   return { text: truncate(`${n.status}: ${n.pipelineName}${n.failure ? ` (${n.failure.stage} › ${n.failure.action})` : ''}`, 300), blocks };
 }
@@ -55,8 +56,9 @@ function revisionsText(revisions: readonly Revision[]): string {
     const id = shortRevision(r.revisionId);
     const idText = r.url && isWebUrl(r.url) ? `<${r.url}|\`${linkText(id)}\`>` : `\`${escape(id)}\``;
     const message = r.summary ? ` ${escape(truncate(r.summary.split('\n')[0], 150))}` : '';
+    const author = r.author ? ` · by ${escape(r.author)}` : '';
     const artifact = r.artifact && revisions.length > 1 ? ` _(${escape(r.artifact)})_` : '';
-    return `• ${idText}${message}${artifact}`;
+    return `• ${idText}${message}${author}${artifact}`;
   });
   if (revisions.length > MAX_REVISIONS) lines.push(`…and ${revisions.length - MAX_REVISIONS} more`);
   return `*Source*\n${lines.join('\n')}`;

@@ -6,6 +6,10 @@ export interface Revision {
   readonly revisionId?: string;
   readonly summary?: string;
   readonly url?: string;
+  /** The CodeCommit repository the revision came from, when its source action is a CodeCommit one. */
+  readonly codeCommitRepository?: string;
+  /** The commit's author, read from the source provider. */
+  readonly author?: string;
 }
 
 /** The action a failure or approval is about. */
@@ -37,4 +41,6 @@ export interface Notification {
   readonly text?: string;
   /** What could not be read from CodePipeline, so the reader knows the message is partial. */
   readonly missing: readonly string[];
+  /** Whether reading a commit's author from CodeCommit failed. */
+  readonly authorsUnread?: boolean;
 }

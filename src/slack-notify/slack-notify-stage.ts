@@ -1,4 +1,5 @@
 import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -54,6 +55,14 @@ export interface SlackNotifyStageProps {
    */
   readonly eventText?: string;
   /**
+   * CodeCommit repositories whose commits' authors are shown. CodePipeline reports no commit
+   * author, so for a revision from one of these repositories (matched by the repository name of
+   * its CodeCommit source action) the function reads it with `codecommit:GetCommit`, which it may
+   * call on these repositories only. The repositories must be in this stack's account.
+   * @default - no author lookup: revisions show their commit id and message
+   */
+  readonly codeCommitRepositories?: codecommit.IRepository[];
+  /**
    * Whether the pipeline action fails when the message cannot be posted. By default it succeeds,
    * with a summary saying that the post failed, so a Slack outage never blocks a release.
    * @default false
@@ -106,7 +115,7 @@ export class SlackNotifyStage extends PipelineStage {
 
   constructor(scope: Construct, id: string, props: SlackNotifyStageProps) {
     super(scope, id);
-    validate(props);
+    validate(this, props);
     this.channels = props.channels;
     this.failPipelineOnError = props.failPipelineOnError ?? false;
     this.actionText = props.actionText;
@@ -123,8 +132,13 @@ export class SlackNotifyStage extends PipelineStage {
       webhook: channel.webhook._bind(this, `WebhookParameter${index}`, this.fn),
       outcomes: channel.outcomes ?? ALL_OUTCOMES,
     }));
+    const repositories = props.codeCommitRepositories ?? [];
+    if (repositories.length) {
+      this.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['codecommit:GetCommit'], resources: repositories.map(r => r.repositoryArn) }));
+    }
     this.fn.addEnvironment('SLACK_NOTIFY_CONFIG', Stack.of(this).toJsonString({
       channels,
+      codeCommitRepositories: repositories.length ? repositories.map(r => ({ name: r.repositoryName, arn: r.repositoryArn })) : undefined,
       eventText: props.eventText,
       requestTimeoutMs: (props.requestTimeout ?? Duration.seconds(10)).toMilliseconds(),
       maxAttempts: MAX_ATTEMPTS,
@@ -247,7 +261,26 @@ function unique<T>(values: T[]): T[] {
   return [...new Set(values)];
 }
 
-function validate(props: SlackNotifyStageProps): void {
+function validateRepositories(scope: Construct, repositories: codecommit.IRepository[] | undefined): void {
+  requireNonEmptyArray('codeCommitRepositories', repositories);
+  const account = Stack.of(scope).account;
+  const names = new Set<string>();
+  (repositories ?? []).forEach((repository, i) => {
+    const name = repository.repositoryName;
+    if (!Token.isUnresolved(name)) {
+      // The function finds a revision's repository by its name.
+      if (names.has(name)) invalid(`codeCommitRepositories[${i}]`, 'name each repository once', name);
+      names.add(name);
+    }
+    const repositoryAccount = repository.env.account;
+    if (!Token.isUnresolved(account) && !Token.isUnresolved(repositoryAccount) && repositoryAccount !== account) {
+      invalid(`codeCommitRepositories[${i}]`, `be in this stack's account ${account} (CodeCommit has no resource policies to allow another account)`,
+        repository.repositoryArn);
+    }
+  });
+}
+
+function validate(scope: Construct, props: SlackNotifyStageProps): void {
   requireNonEmptyArray('channels', props.channels);
   const names = new Set<string>();
   props.channels.forEach((channel, i) => {
@@ -266,6 +299,7 @@ function validate(props: SlackNotifyStageProps): void {
   }
   requireNonEmptyString('actionText', props.actionText);
   requireNonEmptyString('eventText', props.eventText);
+  validateRepositories(scope, props.codeCommitRepositories);
   if (props.actionText !== undefined && !Token.isUnresolved(props.actionText)) {
     const room = MAX_USER_PARAMETERS - userParameters(true, undefined).length - 1;
     if (props.actionText.length > room) invalid('actionText', `be at most ${room} characters`, `${props.actionText.length} characters`);

@@ -1,5 +1,6 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations } from 'aws-cdk-lib/assertions';
+import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -9,7 +10,7 @@ import { cfnLint, synthWithAwsSolutionsChecks } from '../template-checks';
 
 const ENV = { account: '111111111111', region: 'eu-west-1' };
 
-/** Both modes, two channels (a secret with a customer managed key and a SecureString parameter). */
+/** Both modes, two channels (a secret with a customer managed key and a SecureString parameter), commit authors from CodeCommit. */
 function notifierStack(app: App, pipelineOf: (stack: Stack) => codepipeline.IPipeline,
   placeIn?: (stack: Stack, notify: SlackNotifyStage) => void): Stack {
   const stack = new Stack(app, `Stack${app.node.children.length}`, { env: ENV });
@@ -31,6 +32,7 @@ function notifierStack(app: App, pipelineOf: (stack: Stack) => codepipeline.IPip
       PipelineEvent.ACTION_FAILED, PipelineEvent.APPROVAL_WAITING,
     ],
     actionText: 'Released #{SourceVariables.CommitId}',
+    codeCommitRepositories: [codecommit.Repository.fromRepositoryName(stack, 'AppRepository', 'app')],
   });
   placeIn?.(stack, notify);
   return stack;

@@ -1,5 +1,6 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
@@ -114,6 +115,8 @@ describe('IAM', () => {
       Effect: 'Allow',
       Resource: stack.resolve(pipeline.pipelineArn),
     }]);
+    expect(statements.flatMap(s => [s.Action].flat()).filter((a: string) => a.startsWith('codecommit:'))).toEqual([]);
+    expect(notifyConfig(template).codeCommitRepositories).toBeUndefined();
     // Job APIs have no resource-level permissions; they are the only statements on '*'.
     expect(statements.filter(s => s.Resource === '*').flatMap(s => [s.Action].flat()).sort())
       .toEqual(['codepipeline:GetJobDetails', 'codepipeline:PutJobFailureResult', 'codepipeline:PutJobSuccessResult']);
@@ -122,6 +125,27 @@ describe('IAM', () => {
       PolicyName: Match.stringLikeRegexp('^NotifyPipelineReadPolicy'),
       Roles: [{ Ref: Match.stringLikeRegexp('^NotifyFunctionServiceRole') }],
     });
+  });
+
+  test('codeCommitRepositories: GetCommit on exactly those repositories, whose names and ARNs are in the configuration', () => {
+    const { stack, pipeline, webhook } = setup();
+    const created = new codecommit.Repository(stack, 'ShopRepo', { repositoryName: 'shop' });
+    const imported = codecommit.Repository.fromRepositoryArn(stack, 'InfraRepo', `arn:aws:codecommit:eu-central-1:${ENV.account}:infra`);
+    new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'all', webhook }], pipeline, codeCommitRepositories: [created, imported] });
+    const template = Template.fromStack(stack);
+    const statements = policyStatements(template);
+
+    const commitRead = statements.filter(s => [s.Action].flat().some((a: string) => a.startsWith('codecommit:')));
+    expect(commitRead).toEqual([{
+      Action: 'codecommit:GetCommit',
+      Effect: 'Allow',
+      Resource: [stack.resolve(created.repositoryArn), `arn:aws:codecommit:eu-central-1:${ENV.account}:infra`],
+    }]);
+    const createdId = stack.getLogicalId(created.node.defaultChild as codecommit.CfnRepository);
+    expect(notifyConfig(template).codeCommitRepositories).toEqual([
+      { name: `<${createdId}.Name>`, arn: `<${createdId}.Arn>` },
+      { name: 'infra', arn: `arn:aws:codecommit:eu-central-1:${ENV.account}:infra` },
+    ]);
   });
 
   test('a secret with a customer managed key can be decrypted through Secrets Manager only; a JSON field is passed by name', () => {
@@ -314,6 +338,21 @@ describe('validation', () => {
     const notify = new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'alerts', webhook, outcomes: [SlackOutcome.FAILED] }], pipeline, events: [PipelineEvent.EXECUTION_FAILED] });
     expect(() => notify.addToPipeline(pipeline)).toThrow(
       '`channels` must include one that receives SlackOutcome.SUCCEEDED for the stage to be placed in a pipeline, got: ["alerts"]');
+  });
+
+  test('rejects codeCommitRepositories that are empty, name a repository twice, or are in another account', () => {
+    const repo = (stack: Stack, id: string, arn: string) => codecommit.Repository.fromRepositoryArn(stack, id, arn);
+    const make = (repositories: (stack: Stack) => codecommit.IRepository[]) => () => {
+      const stack = new Stack(new App(), 'S', { env: ENV });
+      new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'all', webhook: SlackWebhook.fromSecureStringParameterName('p') }], codeCommitRepositories: repositories(stack) });
+    };
+    expect(make(() => [])).toThrow('`codeCommitRepositories` must not be empty');
+    expect(make(stack => [repo(stack, 'A', `arn:aws:codecommit:eu-west-1:${ENV.account}:shop`), repo(stack, 'B', `arn:aws:codecommit:us-east-1:${ENV.account}:shop`)]))
+      .toThrow("`codeCommitRepositories[1]` must name each repository once, got: 'shop'");
+    expect(make(stack => [repo(stack, 'A', 'arn:aws:codecommit:eu-west-1:222222222222:shop')])).toThrow(
+      "`codeCommitRepositories[0]` must be in this stack's account 111111111111 (CodeCommit has no resource policies to allow another account), "
+      + "got: 'arn:aws:codecommit:eu-west-1:222222222222:shop'");
+    expect(make(stack => [codecommit.Repository.fromRepositoryName(stack, 'A', 'shop')])).not.toThrow();
   });
 
   test('an action text of exactly the limit is accepted', () => {

@@ -103,3 +103,26 @@ export const ACTION_EXECUTIONS: ActionExecutionDetail[] = [
     lastUpdateTime: new Date('2025-03-04T10:20:00Z'),
   },
 ];
+
+export const CODECOMMIT_REPOSITORY = { name: 'shop', arn: `arn:aws:codecommit:${REGION}:${ACCOUNT}:shop` };
+export const CODECOMMIT_URL = `https://${REGION}.console.aws.amazon.com/codesuite/codecommit/repositories/shop/commit/${COMMIT}?region=${REGION}`;
+
+/** An execution whose source is a CodeCommit repository (CodePipeline reports no author). */
+export const CODECOMMIT_EXECUTION: PipelineExecution = {
+  ...PIPELINE_EXECUTION,
+  artifactRevisions: [{ name: 'SourceArtifact', revisionId: COMMIT, revisionSummary: 'Fix the checkout flow', revisionUrl: CODECOMMIT_URL }],
+};
+
+/** The CodeCommit source action's execution: its configuration names the repository. */
+export const CODECOMMIT_SOURCE_ACTION: ActionExecutionDetail = {
+  stageName: 'Source',
+  actionName: 'Source',
+  status: 'Succeeded',
+  startTime: new Date('2025-03-04T10:00:00Z'),
+  lastUpdateTime: new Date('2025-03-04T10:00:20Z'),
+  input: {
+    actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' },
+    configuration: { RepositoryName: 'shop', BranchName: 'main' },
+  },
+  output: { outputArtifacts: [{ name: 'SourceArtifact' }], executionResult: { externalExecutionId: COMMIT } },
+};

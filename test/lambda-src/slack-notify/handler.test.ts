@@ -1,3 +1,4 @@
+import { CodeCommitClient, CommitDoesNotExistException, GetCommitCommand } from '@aws-sdk/client-codecommit';
 import {
   CodePipelineClient, GetJobDetailsCommand, GetPipelineExecutionCommand, ListActionExecutionsCommand,
   PutJobFailureResultCommand, PutJobSuccessResultCommand,
@@ -7,10 +8,12 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { allText, blockKitProblems } from './block-kit';
 import {
-  ACCOUNT, ACTION_EXECUTIONS, actionEvent, COMMIT, config, EXECUTION_ID, executionEvent, jobEvent, PIPELINE_EXECUTION, REGION, SECRET_ARN,
+  ACCOUNT, ACTION_EXECUTIONS, actionEvent, CODECOMMIT_EXECUTION, CODECOMMIT_REPOSITORY, CODECOMMIT_SOURCE_ACTION, CODECOMMIT_URL, COMMIT, config,
+  EXECUTION_ID, executionEvent, jobEvent, PIPELINE_EXECUTION, REGION, SECRET_ARN,
 } from './fixtures';
 import { FakeSlack } from './slack-server';
 import { resetPipelineJobClient } from '../../../lambda-src/shared/pipeline-job';
+import { resetCommitAuthorClients } from '../../../lambda-src/slack-notify/commit-authors';
 import { resetExecutionClient } from '../../../lambda-src/slack-notify/execution-details';
 import { handler } from '../../../lambda-src/slack-notify/handler';
 import { resetWebhookCache } from '../../../lambda-src/slack-notify/webhook';
@@ -18,6 +21,7 @@ import { resetWebhookCache } from '../../../lambda-src/slack-notify/webhook';
 const secrets = mockClient(SecretsManagerClient);
 const ssm = mockClient(SSMClient);
 const codepipeline = mockClient(CodePipelineClient);
+const codecommit = mockClient(CodeCommitClient);
 const context = { getRemainingTimeInMillis: () => 60_000 };
 const SETTINGS = '{"v":1,"failOnError":false,"executionId":"' + EXECUTION_ID + '"}';
 const ALERTS = { name: 'alerts', webhook: { secretArn: SECRET_ARN }, outcomes: ['FAILED', 'CANCELLED', 'APPROVAL'] };
@@ -37,7 +41,9 @@ beforeEach(() => {
   secrets.reset();
   ssm.reset();
   codepipeline.reset();
+  codecommit.reset();
   slack.reset();
+  resetCommitAuthorClients();
   resetWebhookCache();
   resetExecutionClient();
   resetPipelineJobClient();
@@ -169,6 +175,98 @@ describe('messages', () => {
     expect(text).not.toMatch(/Trigger|Started|Duration|Source|Failed in/);
     expect(text).toContain('Could not read trigger and source revisions, timings and action details from CodePipeline');
     expect(logs.join('')).toContain('AccessDeniedException');
+  });
+});
+
+describe('commit authors (CodeCommit sources)', () => {
+  const AUTHORS_CONFIG = config([ALERTS, RELEASES], { codeCommitRepositories: [CODECOMMIT_REPOSITORY] });
+  const COMMIT_ANSWER = {
+    commit: {
+      commitId: COMMIT,
+      message: 'Fix the checkout flow (secret-ish body)',
+      author: { name: 'Alice <Doe> & Co', email: 'alice@example.com', date: '1741082400 +0000' },
+      committer: { name: 'CI Bot', email: 'ci@example.com', date: '1741082400 +0000' },
+    },
+  };
+
+  beforeEach(() => {
+    process.env.SLACK_NOTIFY_CONFIG = AUTHORS_CONFIG;
+    codepipeline.on(GetPipelineExecutionCommand).resolves({ pipelineExecution: CODECOMMIT_EXECUTION });
+    codepipeline.on(ListActionExecutionsCommand).resolves({ actionExecutionDetails: [CODECOMMIT_SOURCE_ACTION, ...ACTION_EXECUTIONS.slice(1)] });
+    codecommit.on(GetCommitCommand).resolves(COMMIT_ANSWER);
+  });
+
+  test('the author of a revision from a listed repository is read with GetCommit and shown, escaped; never logged', async () => {
+    await handler(executionEvent('FAILED'), context);
+
+    expect(codecommit.commandCalls(GetCommitCommand).map(c => c.args[0].input)).toEqual([{ repositoryName: 'shop', commitId: COMMIT }]);
+    const body = slack.posts[0].body;
+    expect(blockKitProblems(body)).toEqual([]);
+    expect(allText(body)).toContain(`• <${CODECOMMIT_URL}|\`4f9d2c1\`> Fix the checkout flow · by Alice &lt;Doe&gt; &amp; Co`);
+    expect(allText(body)).not.toContain('Could not read commit authors');
+    const logged = logs.join('');
+    expect(logged).not.toMatch(/Alice|alice@example\.com|secret-ish/);
+  });
+
+  test('action mode: the author is shown too, and the job succeeds once', async () => {
+    await handler(jobEvent(SETTINGS), context);
+    expect(allText(slack.posts[0].body)).toContain('Fix the checkout flow · by Alice &lt;Doe&gt; &amp; Co');
+    expect(jobResults()).toEqual({ success: [{ jobId: 'job-1', executionDetails: { summary: 'posted to releases' } }], failure: [] });
+  });
+
+  test('the author\'s email stands in for an empty name', async () => {
+    codecommit.on(GetCommitCommand).resolves({ commit: { author: { name: ' ', email: 'alice@example.com' } } });
+    await handler(executionEvent('FAILED'), context);
+    expect(allText(slack.posts[0].body)).toContain('Fix the checkout flow · by alice@example.com');
+  });
+
+  test.each([
+    ['the current console URL', CODECOMMIT_URL],
+    ['the older console URL', `https://${REGION}.console.aws.amazon.com/codecommit/home?region=${REGION}#/repository/shop/commit/${COMMIT}`],
+  ])('without ListActionExecutions, the repository is read from %s', async (_, revisionUrl) => {
+    codepipeline.on(ListActionExecutionsCommand).rejects(new Error('Rate exceeded'));
+    codepipeline.on(GetPipelineExecutionCommand).resolves({
+      pipelineExecution: { ...CODECOMMIT_EXECUTION, artifactRevisions: [{ ...CODECOMMIT_EXECUTION.artifactRevisions![0], revisionUrl }] },
+    });
+    await handler(executionEvent('FAILED'), context);
+    expect(codecommit.commandCalls(GetCommitCommand).map(c => c.args[0].input)).toEqual([{ repositoryName: 'shop', commitId: COMMIT }]);
+    expect(allText(slack.posts[0].body)).toContain('· by Alice');
+  });
+
+  test('a revision from a repository that is not listed: no GetCommit call, no author', async () => {
+    process.env.SLACK_NOTIFY_CONFIG = config([ALERTS, RELEASES], { codeCommitRepositories: [{ name: 'other', arn: `arn:aws:codecommit:${REGION}:${ACCOUNT}:other` }] });
+    await handler(executionEvent('FAILED'), context);
+    expect(codecommit.commandCalls(GetCommitCommand)).toHaveLength(0);
+    expect(allText(slack.posts[0].body)).toContain('`4f9d2c1`> Fix the checkout flow\n');
+    expect(allText(slack.posts[0].body)).not.toContain(' · by ');
+  });
+
+  test('without codeCommitRepositories, and for a GitHub revision: no GetCommit call', async () => {
+    process.env.SLACK_NOTIFY_CONFIG = config([ALERTS, RELEASES]);
+    await handler(executionEvent('FAILED'), context);
+    process.env.SLACK_NOTIFY_CONFIG = AUTHORS_CONFIG;
+    codepipeline.on(GetPipelineExecutionCommand).resolves({ pipelineExecution: PIPELINE_EXECUTION });
+    codepipeline.on(ListActionExecutionsCommand).resolves({ actionExecutionDetails: ACTION_EXECUTIONS });
+    await handler(executionEvent('FAILED'), context);
+    expect(slack.posts).toHaveLength(2);
+    expect(codecommit.commandCalls(GetCommitCommand)).toHaveLength(0);
+  });
+
+  test.each([
+    ['a missing commit', new CommitDoesNotExistException({ message: 'Could not find commit', $metadata: {} })],
+    ['no permission', Object.assign(new Error('User is not authorized to perform: codecommit:GetCommit'), { name: 'AccessDeniedException' })],
+  ])('GetCommit failing (%s): the message is still posted, without the author, saying so', async (_, error) => {
+    codecommit.on(GetCommitCommand).rejects(error);
+    await handler(jobEvent(SETTINGS), context);
+
+    const body = slack.posts[0].body;
+    expect(blockKitProblems(body)).toEqual([]);
+    const text = allText(body);
+    expect(text).toContain('`4f9d2c1`> Fix the checkout flow\n');
+    expect(text).not.toContain(' · by ');
+    expect(text).toContain('Could not read commit authors from CodeCommit');
+    expect(jobResults()).toEqual({ success: [{ jobId: 'job-1', executionDetails: { summary: 'posted to releases' } }], failure: [] });
+    expect(logs.join('')).toContain(error.name);
   });
 });
 
