@@ -17,7 +17,7 @@ export function pipelineWithSource(stack: Stack, id = 'Pipeline') {
       { stageName: 'Release', actions: [new actions.ManualApprovalAction({ actionName: 'Approve' })] },
     ],
   });
-  return { pipeline, source };
+  return { pipeline, source, repository };
 }
 
 /** A CDK Pipelines pipeline with an S3 source. */

@@ -23,7 +23,7 @@ function synthesizedConfig(failPipelineOnError: boolean): { config: any; userPar
 
 function synthesize(failPipelineOnError: boolean): { config: any; userParameters: string } {
   const stack = new Stack(new App(), 'Stack', { env: { account: '123456789012', region: 'us-east-1' } });
-  const { pipeline } = pipelineWithSource(stack);
+  const { pipeline, repository } = pipelineWithSource(stack);
   const secret = new secretsmanager.Secret(stack, 'Webhook');
   const notify = new SlackNotifyStage(stack, 'Notify', {
     channels: [{ name: 'releases', webhook: SlackWebhook.fromSecret(secret, 'url'), outcomes: [SlackOutcome.SUCCEEDED, SlackOutcome.FAILED] }],
@@ -31,6 +31,7 @@ function synthesize(failPipelineOnError: boolean): { config: any; userParameters
     events: [PipelineEvent.EXECUTION_FAILED],
     failPipelineOnError,
     requestTimeout: Duration.seconds(1),
+    codeCommitRepositories: [repository],
   });
   notify.addToPipeline(pipeline, { stageName: 'Announce' });
   const fn = new TemplateResolver(Template.fromStack(stack).toJSON(), 'us-east-1').functions().find(f => f.logicalId.startsWith('NotifyFunction'))!;
@@ -62,6 +63,7 @@ describeWithEmulator('SlackNotifyStage on the emulator (bundled handler, Secrets
     }));
     secretArn = created.ARN!;
     scriptCodePipeline(emulator());
+    scriptCodeCommit(emulator());
   });
 
   /** The construct's configuration, pointed at the secret moto created (moto picks its ARN suffix). */
@@ -151,6 +153,30 @@ describeWithEmulator('SlackNotifyStage on the emulator (bundled handler, Secrets
     expect(jobResults().failure).toEqual([]);
   });
 
+  test('commit author: GetCommit on the synthesized repository, the author shown, nothing of the commit logged', async () => {
+    // The CodeCommit answer is scripted (scriptCodeCommit): moto has no commits.
+    const env = environment();
+    expect(JSON.parse(env.SLACK_NOTIFY_CONFIG).codeCommitRepositories).toEqual([{ name: 'app', arn: 'arn:aws:codecommit:us-east-1:123456789012:app' }]);
+
+    await invoke(jobEvent('{"v":1,"failOnError":false}'), env);
+
+    expect(emulator().calls('codecommit', 'GetCommit').map(c => c.input)).toEqual([{ repositoryName: 'app', commitId: COMMIT }]);
+    expect(JSON.stringify(slack.posts[0].body)).toContain('Add health check · by Dana Dev');
+    expect(jobResults().success).toHaveLength(1);
+    const log = fs.readFileSync(emulator().logFile, 'utf8');
+    expect(log).not.toMatch(/Dana|dana@example\.com/);
+  });
+
+  test('commit author: GetCommit failing still posts, without the author, and succeeds once', async () => {
+    emulator().script('codecommit', 'GetCommit', { error: { code: 'CommitDoesNotExistException', message: 'no such commit' } });
+    await invoke(jobEvent('{"v":1,"failOnError":false}'), environment());
+    const message = JSON.stringify(slack.posts[0].body);
+    expect(message).not.toContain(' · by ');
+    expect(message).toContain('Could not read commit authors from CodeCommit');
+    expect(jobResults().success).toHaveLength(1);
+    expect(jobResults().failure).toEqual([]);
+  });
+
   test('event mode: a failed execution is posted, and no job result is reported', async () => {
     await invoke({
       'source': 'aws.codepipeline',
@@ -196,7 +222,15 @@ function scriptCodePipeline(emulator: Emulator): void {
   emulator.script('codepipeline', 'ListActionExecutions', {
     body: {
       actionExecutionDetails: [
-        { stageName: 'Source', actionName: 'Source', status: 'Succeeded', startTime: 1741082400, lastUpdateTime: 1741082410 },
+        {
+          stageName: 'Source',
+          actionName: 'Source',
+          status: 'Succeeded',
+          startTime: 1741082400,
+          lastUpdateTime: 1741082410,
+          input: { actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' }, configuration: { RepositoryName: 'app', BranchName: 'main' } },
+          output: { outputArtifacts: [{ name: 'Source' }] },
+        },
         {
           stageName: 'Build',
           actionName: 'Test',
@@ -207,6 +241,23 @@ function scriptCodePipeline(emulator: Emulator): void {
         },
         { stageName: 'Announce', actionName: 'Announce', status: 'InProgress', startTime: 1741083600, lastUpdateTime: 1741083600 },
       ],
+    },
+  });
+}
+
+/**
+ * moto 5.2.1's CodeCommit has CreateRepository, GetRepository and DeleteRepository only (no commits,
+ * no PutFile, no GetCommit), and answers their dates as ISO strings the SDK cannot parse: GetCommit is scripted.
+ */
+function scriptCodeCommit(emulator: Emulator): void {
+  emulator.script('codecommit', 'GetCommit', {
+    body: {
+      commit: {
+        commitId: COMMIT,
+        message: 'Add health check',
+        author: { name: 'Dana Dev', email: 'dana@example.com', date: '1741082400 +0000' },
+        committer: { name: 'Dana Dev', email: 'dana@example.com', date: '1741082400 +0000' },
+      },
     },
   });
 }
