@@ -6,6 +6,7 @@ import { logger } from '../shared/logger';
 
 /** An author is a nicety: a slow CodeCommit must not hold up the message. */
 const REQUEST_TIMEOUT_MS = 5_000;
+const MAX_ATTEMPTS = 2;
 const MAX_AUTHOR_LENGTH = 100;
 
 const clients = new Map<string, CodeCommitClient>();
@@ -13,7 +14,12 @@ function codecommit(region: string | undefined): CodeCommitClient {
   const key = region ?? '';
   let client = clients.get(key);
   if (!client) {
-    client = new CodeCommitClient({ region, requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: REQUEST_TIMEOUT_MS } });
+    client = new CodeCommitClient({
+      region,
+      maxAttempts: MAX_ATTEMPTS,
+      // Without throwOnRequestTimeout the SDK only warns about a slow answer and keeps waiting.
+      requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
+    });
     clients.set(key, client);
   }
   return client;
