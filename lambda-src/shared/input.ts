@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { InputError } from './errors';
 
 /** Formats a zod issue path as `a.b[0].c`. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { InputError } from '../shared/errors';
 import { parseInput, parseJson } from '../shared/input';
 

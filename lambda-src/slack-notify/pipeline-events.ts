@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { Outcome } from './config';
 import { InputError } from '../shared/errors';
 import { parseInput } from '../shared/input';

@@ -1,6 +1,6 @@
 import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { reasonOf } from '../shared/errors';
 import { parseInput } from '../shared/input';
 import { logger } from '../shared/logger';

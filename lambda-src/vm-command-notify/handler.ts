@@ -1,5 +1,5 @@
 import type { EventBridgeEvent } from 'aws-lambda';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { parseInput } from '../shared/input';
 import { logger } from '../shared/logger';
 import { markCommandCompleted } from '../shared/vm-command/run-table';

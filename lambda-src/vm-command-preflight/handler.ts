@@ -3,7 +3,7 @@ import { ListGroupResourcesCommand, ResourceGroupsClient } from '@aws-sdk/client
 import {
   DescribeInstanceInformationCommand, InstanceInformation, InstanceInformationStringFilter, SSMClient,
 } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { parseInput } from '../shared/input';
 import { logger } from '../shared/logger';
 import { describeTargets, MAX_INSTANCE_IDS, Targets, TargetsSchema } from '../shared/vm-command/targets';

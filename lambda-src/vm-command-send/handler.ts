@@ -1,5 +1,5 @@
 import { SendCommandCommand, SSMClient, Target } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { InputError } from '../shared/errors';
 import { parseInput } from '../shared/input';
 import { logger } from '../shared/logger';

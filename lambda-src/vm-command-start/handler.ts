@@ -2,7 +2,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { CodePipelineEvent } from 'aws-lambda';
 import { unzipSync } from 'fflate';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { InputError } from '../shared/errors';
 import { parseInput, parseJson } from '../shared/input';
 import { logger } from '../shared/logger';
@@ -105,7 +105,7 @@ function readParametersFile(config: Config, text: string): { parameters: Record<
     parameters: z.object(shape).strict().optional(),
     targets: config.ALLOW_TARGETS_FROM_FILE
       ? TargetsSchema.optional()
-      : z.never({ error: 'targets may not come from the parameters file (the stage does not allow it)' }).optional(),
+      : z.never({ invalid_type_error: 'targets may not come from the parameters file (the stage does not allow it)' }).optional(),
   }).strict();
   const file = parseInput(schema, parseJson(text, what), what);
   const parameters: Record<string, string[]> = {};

@@ -1,6 +1,6 @@
 import { CodePipelineClient, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import { GetCommandInvocationCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { evaluate, InvocationResult } from './evaluate';
 import { parseInput } from '../shared/input';
 import { logger } from '../shared/logger';

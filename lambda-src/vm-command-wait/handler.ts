@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { parseInput } from '../shared/input';
 import { logger } from '../shared/logger';
 import { storeTaskToken } from '../shared/vm-command/run-table';

@@ -438,8 +438,8 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
 
     test.each<[string, Record<string, string>, string | RegExp]>([
       ['malformed', { 'ci/vm.json': '{"parameters": {' }, /^parameters file `ci\/vm.json` is not valid JSON: /],
-      ['an unknown key', { 'ci/vm.json': '{"parameters": {"suite": "smoke", "target": "prod"}}' }, 'parameters file `ci/vm.json` is invalid: `parameters`: Unrecognized key: "target"'],
-      ['a wrong type', { 'ci/vm.json': '{"parameters": {"suite": 3}}' }, 'parameters file `ci/vm.json` is invalid: `parameters.suite`: Invalid input: expected string, received number'],
+      ['an unknown key', { 'ci/vm.json': '{"parameters": {"suite": "smoke", "target": "prod"}}' }, 'parameters file `ci/vm.json` is invalid: `parameters`: Unrecognized key(s) in object: \'target\''],
+      ['a wrong type', { 'ci/vm.json': '{"parameters": {"suite": 3}}' }, 'parameters file `ci/vm.json` is invalid: `parameters.suite`: Expected string, received number'],
       ['missing', { 'README.md': '# app' }, 'parameters file `ci/vm.json` was not found in the input artifact `Source`'],
     ])('%s: the job fails with a message naming the problem', async (_name, files, message) => {
       const [failure] = await runStart(files);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 
 /** How a run ended, as reported to CodePipeline. */
 export const OutcomeSchema = z.object({

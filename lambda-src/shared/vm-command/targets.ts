@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 
 /** EC2 (`i-` and 8 or 17 hex digits) and hybrid managed (`mi-` and 17 hex digits) instance ids. */
 export const INSTANCE_ID = /^(i-([0-9a-f]{8}|[0-9a-f]{17})|mi-[0-9a-f]{17})$/;

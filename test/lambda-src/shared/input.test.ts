@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { InputError, reasonOf } from '../../../lambda-src/shared/errors';
 import { parseInput, parseJson } from '../../../lambda-src/shared/input';
 

@@ -84,10 +84,10 @@ test('allowlisted file parameters override, converted to SSM parameter lists; ta
 test.each<[string, Record<string, string>, Record<string, string>, RegExp]>([
   ['malformed JSON', { 'ci/vm.json': '{"parameters": ' }, {}, /^parameters file `ci\/vm.json` is not valid JSON: /],
   ['an unknown key', { 'ci/vm.json': '{"parameters": {"suite": "x", "rm": "-rf"}}' }, { FILE_PARAMETERS: '{"suite":"string"}' },
-    /^parameters file `ci\/vm.json` is invalid: `parameters`: Unrecognized key: "rm"$/],
+    /^parameters file `ci\/vm.json` is invalid: `parameters`: Unrecognized key\(s\) in object: 'rm'$/],
   ['a wrong type', { 'ci/vm.json': '{"parameters": {"retries": "3"}}' }, { FILE_PARAMETERS: '{"retries":"integer"}' },
-    /^parameters file `ci\/vm.json` is invalid: `parameters.retries`: .*expected number/],
-  ['an unknown top-level key', { 'ci/vm.json': '{"params": {}}' }, {}, /`params`|Unrecognized key: "params"/],
+    /^parameters file `ci\/vm.json` is invalid: `parameters.retries`: Expected number, received string$/],
+  ['an unknown top-level key', { 'ci/vm.json': '{"params": {}}' }, {}, /^parameters file `ci\/vm.json` is invalid: Unrecognized key\(s\) in object: 'params'$/],
   ['targets when the stage does not allow them', { 'ci/vm.json': '{"targets": {"instanceIds": ["i-0123456789abcdef0"]}}' }, {},
     /`targets`: targets may not come from the parameters file \(the stage does not allow it\)/],
   ['malformed targets', { 'ci/vm.json': '{"targets": {"instanceIds": ["i-bad"]}}' }, { ALLOW_TARGETS_FROM_FILE: 'true' },
