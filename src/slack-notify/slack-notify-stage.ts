@@ -1,7 +1,6 @@
 import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
-import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -13,6 +12,7 @@ import { SlackWebhook } from './slack-webhook';
 import { createBundledFunction } from '../core/bundled-function';
 import { createDeadLetterQueue, lambdaTargetWithDeadLetterQueue, sendFailedInvocationsTo } from '../core/event-delivery';
 import { PipelineStage, RenderActionsOptions } from '../core/pipeline-stage';
+import { StageInvokeAction } from '../core/stage-invoke-action';
 import { invalid, requireDurationInRange, requireMatch, requireNonEmptyArray, requireNonEmptyString } from '../core/validation';
 
 /** A Slack channel (an incoming webhook) and the outcomes it receives. */
@@ -163,13 +163,14 @@ export class SlackNotifyStage extends PipelineStage {
       });
       this.placed = true;
     }
-    return [new NotifyAction({
+    return [new StageInvokeAction({
       actionName: options.actionName,
       runOrder: options.runOrder,
       variablesNamespace: options.variablesNamespace,
       lambda: this.fn,
       userParametersString: userParameters(this.failPipelineOnError, this.actionText),
-    }, pipeline => this.grantPipelineRead(pipeline))];
+      onBound: pipeline => this.grantPipelineRead(pipeline),
+    })];
   }
 
   private watch(pipeline: codepipeline.IPipeline, chosen: PipelineEvent[]): void {
@@ -220,35 +221,6 @@ export class SlackNotifyStage extends PipelineStage {
     }));
   }
 
-}
-
-/** The Lambda invoke action, which also lets the function read the pipeline it is placed in. */
-class NotifyAction extends actions.LambdaInvokeAction {
-  private readonly notifier: lambda.Function;
-
-  constructor(
-    props: actions.LambdaInvokeActionProps & { readonly lambda: lambda.Function },
-    private readonly onBound: (pipeline: codepipeline.IPipeline) => void,
-  ) {
-    super(props);
-    this.notifier = props.lambda;
-  }
-
-  protected bound(scope: Construct, stage: codepipeline.IStage, options: codepipeline.ActionBindOptions): codepipeline.ActionConfig {
-    this.onBound(stage.pipeline);
-    const config = super.bound(scope, stage, options);
-    // LambdaInvokeAction gives the action's own role (made for this action only) these two grants.
-    const fn = this.notifier;
-    Validations.of(options.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'lambda:ListFunctions, which aws-cdk-lib\'s Lambda invoke action grants, supports no resource-level permissions.',
-    });
-    Validations.of(options.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${Stack.of(fn).getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
-      reason: 'The action may invoke any version of the notifier\'s own function.',
-    });
-    return config;
-  }
 }
 
 /** A JSON settings line, then the user's text verbatim (CodePipeline substitutes variables in it). */

@@ -1,6 +1,5 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
-import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -17,6 +16,7 @@ import { VmTargets } from './targets';
 import { createBundledFunction } from '../core/bundled-function';
 import { createDeadLetterQueue, lambdaTargetWithDeadLetterQueue, sendFailedInvocationsTo } from '../core/event-delivery';
 import { PipelineStage, RenderActionsOptions } from '../core/pipeline-stage';
+import { StageInvokeAction } from '../core/stage-invoke-action';
 import {
   invalid, requireDurationInRange, requireMatch, requireNonEmptyString,
 } from '../core/validation';
@@ -349,14 +349,19 @@ export class VmCommandStage extends PipelineStage {
     if (this.parametersFile && !options.input) {
       throw new Error(`\`input\` must be set: the stage reads its parameters file '${this.parametersFile}' from it`);
     }
-    return [new VmCommandAction({
+    return [new StageInvokeAction({
       actionName: options.actionName,
       runOrder: options.runOrder,
       lambda: this.startFunction,
       inputs: options.input ? [options.input] : undefined,
       variablesNamespace: options.variablesNamespace,
       userParameters: this.userParameters,
-    }, this.pipelineEventRule)];
+      // Narrow the pipeline event rule to the pipeline and action the stage joins.
+      onBound: (pipeline, actionName) => this.pipelineEventRule.addEventPattern({
+        resources: [pipeline.pipelineArn],
+        detail: { action: [actionName] },
+      }),
+    })];
   }
 
 
@@ -437,34 +442,6 @@ export class VmCommandStage extends PipelineStage {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray tracing and CloudWatch Logs delivery for Step Functions support no resource-level permissions.',
     });
-  }
-}
-
-/** The stage's Lambda action; it narrows the pipeline event rule to the pipeline and action it joins. */
-class VmCommandAction extends actions.LambdaInvokeAction {
-  private readonly startFunction: lambda.IFunction;
-
-  constructor(props: actions.LambdaInvokeActionProps, private readonly pipelineEventRule: events.Rule) {
-    super(props);
-    this.startFunction = props.lambda;
-  }
-
-  protected bound(scope: Construct, stage: codepipeline.IStage, options: codepipeline.ActionBindOptions): codepipeline.ActionConfig {
-    this.pipelineEventRule.addEventPattern({
-      resources: [stage.pipeline.pipelineArn],
-      detail: { action: [this.actionProperties.actionName] },
-    });
-    const config = super.bound(scope, stage, options);
-    const startFunction = this.startFunction.node.defaultChild as lambda.CfnFunction;
-    Validations.of(options.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${Stack.of(startFunction).getLogicalId(startFunction)}.Arn>:*]`,
-      reason: 'The pipeline invokes the stage\'s start function; CDK\'s Lambda action grants its versions and aliases too.',
-    });
-    Validations.of(options.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'lambda:ListFunctions, which CDK\'s Lambda action grants the pipeline, supports no resource-level permissions.',
-    });
-    return config;
   }
 }
 
