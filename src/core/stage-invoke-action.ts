@@ -1,8 +1,9 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { acknowledgeInvokeOfVersions } from './bundled-function';
 
 export interface StageInvokeActionProps extends actions.LambdaInvokeActionProps {
   readonly lambda: lambda.Function;
@@ -27,11 +28,8 @@ export class StageInvokeAction extends actions.LambdaInvokeAction {
   protected bound(scope: Construct, stage: codepipeline.IStage, options: codepipeline.ActionBindOptions): codepipeline.ActionConfig {
     this.onBound?.(stage.pipeline, this.actionProperties.actionName);
     const config = super.bound(scope, stage, options);
-    const fnLogicalId = Stack.of(this.fn).getLogicalId(this.fn.node.defaultChild as lambda.CfnFunction);
-    Validations.of(options.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${fnLogicalId}.Arn>:*]`,
-      reason: 'The pipeline invokes the stage\'s own function; aws-cdk-lib\'s Lambda action grants its versions and aliases too.',
-    });
+    acknowledgeInvokeOfVersions(options.role, this.fn,
+      'The pipeline invokes the stage\'s own function; aws-cdk-lib\'s Lambda action grants its versions and aliases too.');
     Validations.of(options.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'lambda:ListFunctions, which aws-cdk-lib\'s Lambda action grants, supports no resource-level permissions.',

@@ -13,7 +13,7 @@ import { VmCommand } from './command';
 import { acknowledgeWildcard, grantSendCommand, nagArn } from './iam';
 import { runDefinition } from './state-machine';
 import { VmTargets } from './targets';
-import { createBundledFunction } from '../core/bundled-function';
+import { acknowledgeInvokeOfVersions, createBundledFunction } from '../core/bundled-function';
 import { createDeadLetterQueue, lambdaTargetWithDeadLetterQueue, sendFailedInvocationsTo } from '../core/event-delivery';
 import { PipelineStage, RenderActionsOptions } from '../core/pipeline-stage';
 import { StageInvokeAction } from '../core/stage-invoke-action';
@@ -430,13 +430,8 @@ export class VmCommandStage extends PipelineStage {
   }
 
   private acknowledgeStateMachineRole(): void {
-    const stack = Stack.of(this);
     for (const f of [this.preflightFunction, this.sendFunction, this.waitFunction, this.statusFunction, this.finishFunction]) {
-      const logicalId = stack.getLogicalId(f.node.defaultChild as lambda.CfnFunction);
-      Validations.of(this.stateMachine).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
-        reason: 'Step Functions invokes the stage\'s own function; CDK grants its versions and aliases too.',
-      });
+      acknowledgeInvokeOfVersions(this.stateMachine, f, 'Step Functions invokes the stage\'s own function; CDK grants its versions and aliases too.');
     }
     Validations.of(this.stateMachine).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
