@@ -125,6 +125,25 @@ project.addTask('example', {
   ],
 });
 
+// --- The packed tarball installed into the example app in a separate folder, as a user would.
+// The floor check uses the versions the library is built against, on this machine's Node.js. The
+// current check uses what users run today, pinned so that it is reproducible: raising a pin is a
+// deliberate commit. Node.js comes from the npm registry's `node` package, which ships the binary.
+const CURRENT_CONSUMER = {
+  CONSUMER_NODE_VERSION: '22.23.3',
+  CONSUMER_TYPES_NODE_VERSION: '22.20.7',
+  CONSUMER_AWS_CDK_LIB_VERSION: '2.276.0',
+};
+project.addTask('check:consumer-floor', {
+  description: 'Synthesize the example app from the packed tarball with the library\'s floor versions',
+  exec: 'bash .ci/check-tarball-consumer',
+});
+project.addTask('check:consumer-current', {
+  description: 'Synthesize the example app from the packed tarball under a pinned Node.js 22 and a pinned current aws-cdk-lib',
+  exec: 'bash .ci/check-tarball-consumer',
+  env: CURRENT_CONSUMER,
+});
+
 project.addTask('bench:bundles', {
   description: 'Print the size and cold load time of every bundled handler',
   steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/bench-bundles.ts' }],
