@@ -84,14 +84,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
   gitignore: ['cdk.out/', 'examples/cdk.out/', 'examples/node_modules/', '/dist/', '.moto/', '.jsii.tabl.json'],
 });
 
-// --- Lambda handlers: every lambda-src/<name>/handler.ts becomes assets/lambda-src/<name>/handler/index.js
+// --- Lambda handlers: one asset per construct. lambda-src/<construct>/handlers.ts exports the
+// construct's handlers and becomes assets/lambda-src/<construct>/handlers/index.js; lambda-src/core
+// holds what the constructs' handlers share.
 const typecheck = project.addTask('typecheck', {
   description: 'Type-check src, lambda-src, test and examples (esbuild and ts-jest only transpile)',
   exec: 'tsc --noEmit -p tsconfig.dev.json',
 });
 for (const name of fs.readdirSync('lambda-src').sort()) {
-  const entry = path.posix.join('lambda-src', name, 'handler.ts');
-  if (name === 'shared' || !fs.existsSync(entry)) continue;
+  const entry = path.posix.join('lambda-src', name, 'handlers.ts');
+  if (!fs.existsSync(entry)) continue;
   project.bundler.addBundle(entry, {
     platform: 'node',
     // The functions run on Node.js 24; node20 syntax also runs in-process in the tests on this toolchain.

@@ -1,8 +1,8 @@
 import { CodeCommitClient, GetCommitCommand } from '@aws-sdk/client-codecommit';
 import { CodeCommitRepository } from './config';
 import { Revision } from './notification';
-import { reasonOf } from '../shared/errors';
-import { logger } from '../shared/logger';
+import { reasonOf } from '../core/errors';
+import { logger } from '../core/logger';
 
 /** An author is a nicety: a slow CodeCommit must not hold up the message. */
 const REQUEST_TIMEOUT_MS = 5_000;

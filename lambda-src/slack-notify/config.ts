@@ -1,6 +1,6 @@
 import { z } from 'zod/v3';
-import { InputError } from '../shared/errors';
-import { parseInput, parseJson } from '../shared/input';
+import { InputError } from '../core/errors';
+import { parseInput, parseJson } from '../core/input';
 
 /** What a notification says about the pipeline; channels subscribe to outcomes. */
 export const OUTCOMES = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'APPROVAL'] as const;

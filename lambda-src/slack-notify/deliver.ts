@@ -2,8 +2,8 @@ import { ChannelConfig, NotifierConfig, Outcome } from './config';
 import { SlackMessage } from './message';
 import { postToSlack, SlackPostError } from './slack-client';
 import { describeSource, forgetWebhook, resolveWebhook } from './webhook';
-import { reasonOf } from '../shared/errors';
-import { logger } from '../shared/logger';
+import { reasonOf } from '../core/errors';
+import { logger } from '../core/logger';
 
 /** What happened to a message in each channel it was routed to. */
 export interface Delivery {

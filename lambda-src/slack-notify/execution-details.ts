@@ -3,8 +3,8 @@ import {
   ListActionExecutionsCommand, PipelineContext, PipelineExecution,
 } from '@aws-sdk/client-codepipeline';
 import { ActionDetail, Revision } from './notification';
-import { reasonOf } from '../shared/errors';
-import { logger } from '../shared/logger';
+import { reasonOf } from '../core/errors';
+import { logger } from '../core/logger';
 
 /** ListActionExecutions pages read at most (100 action executions each). */
 const MAX_PAGES = 5;

@@ -1,7 +1,7 @@
 import { z } from 'zod/v3';
 import { Outcome } from './config';
-import { InputError } from '../shared/errors';
-import { parseInput } from '../shared/input';
+import { InputError } from '../core/errors';
+import { parseInput } from '../core/input';
 
 const EXECUTION_CHANGE = 'CodePipeline Pipeline Execution State Change';
 const ACTION_CHANGE = 'CodePipeline Action Execution State Change';

@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { WebhookSource } from './config';
-import { InputError } from '../shared/errors';
+import { InputError } from '../core/errors';
 
 /** How long a webhook read from Secrets Manager or SSM is reused by a warm container. */
 const CACHE_TTL_MS = 10 * 60 * 1000;

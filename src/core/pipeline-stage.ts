@@ -1,6 +1,6 @@
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import { Construct } from 'constructs';
-import { requireIntegerInRange, requireMatch } from './validation';
+import { requireIntegerInRange, requireMatch } from './private/validation';
 
 /** Where and how a stage's actions are placed in a CodePipeline stage. */
 export interface StageActionOptions {

@@ -9,11 +9,11 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PipelineEvent, SlackOutcome } from './pipeline-event';
 import { SlackWebhook } from './slack-webhook';
-import { createBundledFunction } from '../core/bundled-function';
-import { createDeadLetterQueue, lambdaTargetWithDeadLetterQueue, sendFailedInvocationsTo } from '../core/event-delivery';
+import { createBundledFunction } from '../core/private/bundled-function';
+import { createDeadLetterQueue, lambdaTargetWithDeadLetterQueue, sendFailedInvocationsTo } from '../core/private/event-delivery';
 import { PipelineStage, RenderActionsOptions } from '../core/pipeline-stage';
-import { StageInvokeAction } from '../core/stage-invoke-action';
-import { invalid, requireDurationInRange, requireMatch, requireNonEmptyArray, requireNonEmptyString } from '../core/validation';
+import { lambdaStageAction } from '../core/private/stage-action';
+import { invalid, requireDurationInRange, requireMatch, requireNonEmptyArray, requireNonEmptyString, validateProps } from '../core/private/validation';
 
 /** A Slack channel (an incoming webhook) and the outcomes it receives. */
 export interface SlackChannel {
@@ -115,13 +115,14 @@ export class SlackNotifyStage extends PipelineStage {
 
   constructor(scope: Construct, id: string, props: SlackNotifyStageProps) {
     super(scope, id);
-    validate(this, props);
+    validateProps(this, 'SlackNotifyStage', () => validate(this, props));
     this.channels = props.channels;
     this.failPipelineOnError = props.failPipelineOnError ?? false;
     this.actionText = props.actionText;
 
     this.fn = createBundledFunction(this, 'Function', {
-      handler: 'slack-notify',
+      asset: 'slack-notify',
+      handler: 'handler',
       description: `Posts pipeline status to Slack (${this.node.path})`,
       timeout: Duration.minutes(2),
       logRetention: props.logRetention,
@@ -163,14 +164,13 @@ export class SlackNotifyStage extends PipelineStage {
       });
       this.placed = true;
     }
-    return [new StageInvokeAction({
+    return [lambdaStageAction({
       actionName: options.actionName,
       runOrder: options.runOrder,
       variablesNamespace: options.variablesNamespace,
       lambda: this.fn,
       userParametersString: userParameters(this.failPipelineOnError, this.actionText),
-      onBound: pipeline => this.grantPipelineRead(pipeline),
-    })];
+    }, pipeline => this.grantPipelineRead(pipeline))];
   }
 
   private watch(pipeline: codepipeline.IPipeline, chosen: PipelineEvent[]): void {

@@ -3,7 +3,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { requireMatch, requireNonEmptyString } from '../core/validation';
+import { requireMatch, requireNonEmptyString } from '../core/private/validation';
 
 /**
  * Where a Slack incoming-webhook URL is kept. The notifier's function reads it at run time (and

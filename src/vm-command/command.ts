@@ -1,7 +1,7 @@
 import { Arn, Stack, Token } from 'aws-cdk-lib';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { requireNonEmptyArray, requireNonEmptyString } from '../core/validation';
+import { requireNonEmptyArray, requireNonEmptyString } from '../core/private/validation';
 
 /** Options of a command that runs an SSM Command document. */
 export interface VmCommandDocumentOptions {

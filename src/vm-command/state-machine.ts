@@ -4,17 +4,16 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 
-/** The functions the state machine runs. */
-export interface RunFunctions {
-  readonly preflight: lambda.IFunction;
-  readonly send: lambda.IFunction;
-  readonly wait: lambda.IFunction;
-  readonly status: lambda.IFunction;
-  readonly finish: lambda.IFunction;
-}
+/**
+ * The first line of every shell and PowerShell script a stage sends (a comment in both), followed
+ * by the run id: the stages' command rule matches only commands that start with it.
+ */
+export const COMMAND_MARKER = '# cdk-pipeline-stages run ';
 
-/** Static values the send and status tasks receive, written into the definition. */
+/** Static values the steps receive, written into the definition. */
 export interface RunSettings {
+  /** The stage's targets; a parameters file may replace them per run. */
+  readonly targets: { [key: string]: unknown };
   readonly sendConfig: { [key: string]: unknown };
   readonly statusConfig: { [key: string]: unknown };
   readonly backstopInterval: Duration;
@@ -25,10 +24,10 @@ export interface RunSettings {
  * WaitForCompletion is a task-token wait resumed by SSM's status-change event; its timeout is the
  * polling backstop. Any error goes to Finish, which cancels the command and reports the failure.
  */
-export function runDefinition(scope: Construct, fns: RunFunctions, settings: RunSettings): sfn.IChainable {
+export function runDefinition(scope: Construct, runFunction: lambda.IFunction, settings: RunSettings): sfn.IChainable {
   const finish = new tasks.LambdaInvoke(scope, 'Finish', {
-    lambdaFunction: fns.finish,
-    payload: sfn.TaskInput.fromObject({ run: sfn.JsonPath.entirePayload }),
+    lambdaFunction: runFunction,
+    payload: sfn.TaskInput.fromObject({ step: 'finish', run: sfn.JsonPath.entirePayload }),
     payloadResponseOnly: true,
   });
   finish.addRetry({ errors: ['ThrottlingException', 'ProvisionedThroughputExceededException'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
@@ -36,18 +35,19 @@ export function runDefinition(scope: Construct, fns: RunFunctions, settings: Run
   const toFinish = (task: sfn.TaskStateBase) => task.addCatch(finish, { errors: ['States.ALL'], resultPath: '$.error' });
 
   const preflight = new tasks.LambdaInvoke(scope, 'PreFlight', {
-    lambdaFunction: fns.preflight,
-    payload: sfn.TaskInput.fromObject({ targets: sfn.JsonPath.objectAt('$.targets') }),
-    resultSelector: { instanceIds: sfn.JsonPath.listAt('$.Payload.instanceIds') },
+    lambdaFunction: runFunction,
+    payload: sfn.TaskInput.fromObject({ step: 'preflight', targets: settings.targets, fileTargets: sfn.JsonPath.objectAt('$.fileTargets') }),
+    resultSelector: { instanceIds: sfn.JsonPath.listAt('$.Payload.instanceIds'), targets: sfn.JsonPath.objectAt('$.Payload.targets') },
     resultPath: '$.resolved',
   });
 
   const send = new tasks.LambdaInvoke(scope, 'SendCommand', {
-    lambdaFunction: fns.send,
+    lambdaFunction: runFunction,
     payload: sfn.TaskInput.fromObject({
+      step: 'send',
       runId: sfn.JsonPath.stringAt('$.runId'),
       instanceIds: sfn.JsonPath.listAt('$.resolved.instanceIds'),
-      targets: sfn.JsonPath.objectAt('$.targets'),
+      targets: sfn.JsonPath.objectAt('$.resolved.targets'),
       parameters: sfn.JsonPath.objectAt('$.parameters'),
       config: settings.sendConfig,
     }),
@@ -57,9 +57,10 @@ export function runDefinition(scope: Construct, fns: RunFunctions, settings: Run
   send.addRetry({ errors: ['ThrottlingException', 'TooManyUpdates'], interval: Duration.seconds(1), maxAttempts: 6, backoffRate: 2 });
 
   const wait = new tasks.LambdaInvoke(scope, 'WaitForCompletion', {
-    lambdaFunction: fns.wait,
+    lambdaFunction: runFunction,
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
     payload: sfn.TaskInput.fromObject({
+      step: 'wait',
       taskToken: sfn.JsonPath.taskToken,
       commandId: sfn.JsonPath.stringAt('$.command.commandId'),
     }),
@@ -68,8 +69,9 @@ export function runDefinition(scope: Construct, fns: RunFunctions, settings: Run
   });
 
   const status = new tasks.LambdaInvoke(scope, 'CheckStatus', {
-    lambdaFunction: fns.status,
+    lambdaFunction: runFunction,
     payload: sfn.TaskInput.fromObject({
+      step: 'status',
       runId: sfn.JsonPath.stringAt('$.runId'),
       commandId: sfn.JsonPath.stringAt('$.command.commandId'),
       instanceIds: sfn.JsonPath.listAt('$.resolved.instanceIds'),

@@ -1,5 +1,5 @@
 import { Token } from 'aws-cdk-lib';
-import { invalid, requireNonEmptyArray, requireNonEmptyString } from '../core/validation';
+import { invalid, requireNonEmptyArray, requireNonEmptyString } from '../core/private/validation';
 
 /** EC2 (`i-` and 8 or 17 hex digits) and hybrid managed (`mi-` and 17 hex digits) instance ids. */
 const INSTANCE_ID = /^(i-([0-9a-f]{8}|[0-9a-f]{17})|mi-[0-9a-f]{17})$/;

@@ -1,6 +1,5 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -9,17 +8,17 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { VmCommand } from './command';
-import { acknowledgeWildcard, grantSendCommand, nagArn } from './iam';
-import { runDefinition } from './state-machine';
+import { VmCommand, VmCommandConfig } from './command';
+import { grantSendCommand } from './send-command-grant';
+import { COMMAND_MARKER, runDefinition } from './state-machine';
 import { VmTargets } from './targets';
-import { acknowledgeInvokeOfVersions, createBundledFunction } from '../core/bundled-function';
-import { createDeadLetterQueue, lambdaTargetWithDeadLetterQueue, sendFailedInvocationsTo } from '../core/event-delivery';
 import { PipelineStage, RenderActionsOptions } from '../core/pipeline-stage';
-import { StageInvokeAction } from '../core/stage-invoke-action';
+import { lambdaTargetWithDeadLetterQueue } from '../core/private/event-delivery';
+import { LongRunningJob, LongRunningJobFunctions } from '../core/private/long-running-job';
+import { acknowledgeInvokeOfVersions, acknowledgeWildcard, nagArn } from '../core/private/nag';
 import {
-  invalid, requireDurationInRange, requireMatch, requireNonEmptyString,
-} from '../core/validation';
+  invalid, requireDurationInRange, requireMatch, requireNonEmptyString, validateProps,
+} from '../core/private/validation';
 
 /** The type of a value the parameters file may set. */
 export enum FileParameterType {
@@ -145,6 +144,8 @@ export interface VmCommandStageProps {
 }
 
 const MAX_RUN = Duration.hours(24);
+/** The part of the action's 1000-character user parameters left for the stage's own. */
+const USER_PARAMETERS_BUDGET = 700;
 /** How often EventBridge retries delivering an event, and Lambda retries a failed invocation, before the event goes to the dead-letter queue. */
 const TIMEOUT_MARGIN = Duration.minutes(2);
 const PARAMETER_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -155,117 +156,91 @@ const MAX_ERRORS = /^([0-9]+|[0-9][0-9]?%|100%)$/;
  * A pipeline stage that runs a command on existing VMs (EC2 or hybrid managed instances) through
  * SSM Run Command, and fails when the command fails.
  *
- * A Lambda action validates the per-run parameters and starts a state machine: pre-flight (targets
- * resolved and online) → SendCommand → wait for SSM's status-change event (with a polling
- * backstop) → evaluate every target → report to CodePipeline. Timeouts, state machine failures and
- * stopped pipelines cancel the command on the targets still running it.
+ * A Lambda action validates the per-run parameters and starts the stage's state machine:
+ * pre-flight (targets resolved and online) → SendCommand → wait for SSM's status-change event
+ * (with a polling backstop) → evaluate every target → report to CodePipeline. Timeouts, state
+ * machine failures and stopped pipelines cancel the command on the targets still running it.
+ *
+ * The stages of a stack share two functions, a run table and a dead-letter queue; each stage has
+ * its own state machine, log groups and rules, and its own grants on the shared functions.
  */
 export class VmCommandStage extends PipelineStage {
   /** The state machine that runs the command. */
-  public readonly stateMachine: sfn.StateMachine;
-  /** The action's function: validates the parameters file and starts the state machine. */
-  public readonly startFunction: lambda.Function;
-  /** Resolves the targets and checks that SSM reaches them. */
-  public readonly preflightFunction: lambda.Function;
-  /** Sends the command. */
-  public readonly sendFunction: lambda.Function;
-  /** Parks the state machine until the command finishes. */
-  public readonly waitFunction: lambda.Function;
-  /** Resumes the state machine on SSM's command status-change events. */
-  public readonly notifyFunction: lambda.Function;
-  /** Reads every target's result and decides the outcome. */
-  public readonly statusFunction: lambda.Function;
-  /** Reports the outcome to CodePipeline; cancels the command after an error. */
-  public readonly finishFunction: lambda.Function;
-  /** Cancels the command when the state machine times out or fails, or the pipeline is stopped. */
-  public readonly cleanupFunction: lambda.Function;
+  public readonly stateMachine: sfn.IStateMachine;
+  /**
+   * Runs the pipeline action and the state machine's steps; shared by the stack's VM stages.
+   * Its errors and throttles are worth an alarm.
+   */
+  public readonly runFunction: lambda.IFunction;
+  /** Resumes runs on SSM's command events and cleans up stopped runs; shared by the stack's VM stages. */
+  public readonly eventFunction: lambda.IFunction;
   /** The command's output. */
   public readonly logGroup: logs.ILogGroup;
-  /** Links jobs, executions, commands and task tokens of the runs. */
-  public readonly table: dynamodb.Table;
-  /** SSM command status-change events (final statuses) of the stage's document. */
-  public readonly commandEventRule: events.Rule;
-  /** The state machine's timed-out, failed and aborted executions. */
-  public readonly executionEventRule: events.Rule;
-  /** The pipeline's abandoned or cancelled executions of this action. */
-  public readonly pipelineEventRule: events.Rule;
-  /** Events of the three rules that could not be delivered to, or handled by, the notify and cleanup functions. */
+  /**
+   * Events that could not be delivered to, or handled by, the shared event function: SSM command
+   * status changes, state machine timeouts and failures, stopped pipeline actions. Shared by the
+   * stack's VM stages.
+   */
   public readonly deadLetterQueue: sqs.IQueue;
   /** The whole run's limit. */
   public readonly timeout: Duration;
 
+  private readonly job: LongRunningJob;
   private readonly userParameters: { [key: string]: unknown };
   private readonly parametersFile?: string;
 
   constructor(scope: Construct, id: string, props: VmCommandStageProps) {
     super(scope, id);
-    const command = props.command.bind(this);
+    let command!: VmCommandConfig;
     const deliveryTimeout = props.deliveryTimeout ?? Duration.minutes(10);
     const executionTimeout = props.executionTimeout ?? Duration.hours(1);
     const backstopInterval = props.backstopInterval ?? Duration.minutes(5);
     const maxConcurrency = props.maxConcurrency ?? '50';
     const maxErrors = props.maxErrors ?? '0';
-    validate(props, command.workingDirectoryParameter, command.executionTimeoutParameter);
-    requireDurationInRange('deliveryTimeout', deliveryTimeout, Duration.seconds(30), MAX_RUN);
-    requireDurationInRange('executionTimeout', executionTimeout, Duration.seconds(1), Duration.hours(48));
-    requireDurationInRange('backstopInterval', backstopInterval, Duration.seconds(1), Duration.minutes(10));
-    requireMatch('maxConcurrency', maxConcurrency, MAX_CONCURRENCY, 'be a number from 1 or a percentage from 1% to 100%');
-    requireMatch('maxErrors', maxErrors, MAX_ERRORS, 'be a number from 0 or a percentage from 0% to 100%');
+    validateProps(this, 'VmCommandStage', () => {
+      command = props.command.bind(this);
+      validate(props, command.workingDirectoryParameter, command.executionTimeoutParameter);
+      requireDurationInRange('deliveryTimeout', deliveryTimeout, Duration.seconds(30), MAX_RUN);
+      requireDurationInRange('executionTimeout', executionTimeout, Duration.seconds(1), Duration.hours(48));
+      requireDurationInRange('backstopInterval', backstopInterval, Duration.seconds(1), Duration.minutes(10));
+      requireMatch('maxConcurrency', maxConcurrency, MAX_CONCURRENCY, 'be a number from 1 or a percentage from 1% to 100%');
+      requireMatch('maxErrors', maxErrors, MAX_ERRORS, 'be a number from 0 or a percentage from 0% to 100%');
+    });
     this.timeout = props.timeout ?? Duration.seconds(deliveryTimeout.toSeconds() + executionTimeout.toSeconds()
       + backstopInterval.toSeconds() + TIMEOUT_MARGIN.toSeconds());
-    if (props.timeout) {
-      requireDurationInRange('timeout', props.timeout, Duration.seconds(1), MAX_RUN);
-    } else if (this.timeout.toSeconds() > MAX_RUN.toSeconds()) {
-      invalid('deliveryTimeout + executionTimeout + backstopInterval + 2 minutes',
-        'be at most 24 hours (CodePipeline\'s limit for a Lambda action)', this.timeout.toHumanString());
-    }
-
-    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    this.logGroup = props.logGroup ?? new logs.LogGroup(this, 'CommandLogGroup', { retention: logRetention });
-    this.table = new dynamodb.Table(this, 'RunTable', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: 'expiresAt',
-      removalPolicy: RemovalPolicy.DESTROY,
+    validateProps(this, 'VmCommandStage', () => {
+      if (props.timeout) {
+        requireDurationInRange('timeout', props.timeout, Duration.seconds(1), MAX_RUN);
+      } else if (this.timeout.toSeconds() > MAX_RUN.toSeconds()) {
+        invalid('deliveryTimeout + executionTimeout + backstopInterval + 2 minutes',
+          'be at most 24 hours (CodePipeline\'s limit for a Lambda action)', this.timeout.toHumanString());
+      }
     });
 
-    const fn = (name: string, handler: string, description: string, environment: { [key: string]: string } = {}) => {
-      const f = createBundledFunction(this, name, {
-        handler,
-        description,
-        logRetention,
-        timeout: Duration.minutes(1),
-        environment: { TABLE_NAME: this.table.tableName, POWERTOOLS_SERVICE_NAME: 'vm-command-stage', ...environment },
-      });
-      return f;
-    };
-    this.preflightFunction = fn('PreflightFunction', 'vm-command-preflight', 'Resolves the targets and checks that SSM reaches them');
-    this.sendFunction = fn('SendFunction', 'vm-command-send', 'Sends the SSM command');
-    this.waitFunction = fn('WaitFunction', 'vm-command-wait', 'Parks the run until the SSM command finishes');
-    this.statusFunction = fn('StatusFunction', 'vm-command-status', 'Reads every target\'s result of the SSM command');
-    this.finishFunction = fn('FinishFunction', 'vm-command-finish', 'Reports the run to CodePipeline; cancels the command after an error');
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const functions = LongRunningJobFunctions.of(this, {
+      asset: 'vm-command',
+      constructName: 'VmCommandStage',
+      deadLetterQueue: props.deadLetterQueue,
+      onCreate: grantSharedSsmReads,
+    });
+    functions.retainLogsFor(logRetention);
+    this.runFunction = functions.runFunction;
+    this.eventFunction = functions.eventFunction;
+    this.deadLetterQueue = functions.deadLetterQueue;
+    this.logGroup = props.logGroup ?? new logs.LogGroup(this, 'CommandLogGroup', { retention: logRetention });
 
-    const document = {
-      documentName: command.documentName,
-      documentVersion: command.documentVersion,
-    };
     const staticParameters: { [name: string]: string[] } = { ...command.parameters, ...props.parameters };
     if (props.workingDirectory !== undefined) staticParameters[command.workingDirectoryParameter!] = [props.workingDirectory];
     if (command.executionTimeoutParameter) staticParameters[command.executionTimeoutParameter] = [String(executionTimeout.toSeconds())];
 
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromChainable(runDefinition(this, {
-        preflight: this.preflightFunction,
-        send: this.sendFunction,
-        wait: this.waitFunction,
-        status: this.statusFunction,
-        finish: this.finishFunction,
-      }, {
+    const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(runDefinition(this, functions.runFunction, {
         backstopInterval,
+        targets: props.targets._toJson(),
         sendConfig: {
-          ...document,
+          documentName: command.documentName,
+          documentVersion: command.documentVersion,
           parameters: staticParameters,
           deliveryTimeoutSeconds: deliveryTimeout.toSeconds(),
           maxConcurrency,
@@ -274,6 +249,7 @@ export class VmCommandStage extends PipelineStage {
           outputBucket: props.outputBucket?.bucketName,
           outputKeyPrefix: props.outputKeyPrefix,
           script: command.script,
+          marker: COMMAND_MARKER,
         },
         statusConfig: { maxErrors, logGroupName: this.logGroup.logGroupName },
       })),
@@ -285,159 +261,100 @@ export class VmCommandStage extends PipelineStage {
         includeExecutionData: false,
       },
     });
-
-    this.notifyFunction = fn('NotifyFunction', 'vm-command-notify', 'Resumes the run when SSM reports the command finished');
-    this.cleanupFunction = fn('CleanupFunction', 'vm-command-cleanup', 'Cancels the command when the run times out or fails, or the pipeline is stopped');
-    this.startFunction = fn('StartFunction', 'vm-command-start', 'Validates the run parameters and starts the run', {
-      STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
-      TARGETS: Stack.of(this).toJsonString(props.targets._toJson()),
-      ...(props.parametersFile ? { PARAMETERS_FILE: props.parametersFile } : {}),
-      FILE_PARAMETERS: JSON.stringify(props.fileParameters ?? {}),
-      ALLOW_TARGETS_FROM_FILE: String(props.allowTargetsFromFile ?? false),
-    });
-
-    this.grant(props, command.documentArn);
-
-    this.deadLetterQueue = props.deadLetterQueue ?? createDeadLetterQueue(this);
-    const target = (f: lambda.Function, maxEventAge: Duration) => {
-      sendFailedInvocationsTo(f, this.deadLetterQueue, maxEventAge);
-      return lambdaTargetWithDeadLetterQueue(f, this.deadLetterQueue, maxEventAge);
-    };
-    this.commandEventRule = new events.Rule(this, 'CommandEventRule', {
-      description: 'SSM commands of a VmCommandStage that reached a final status',
-      eventPattern: {
-        source: ['aws.ssm'],
-        detailType: ['EC2 Command Status-change Notification'],
-        detail: { 'document-name': [command.eventDocumentName], 'status': ['Success', 'Failed', 'Cancelled', 'TimedOut'] },
-      },
-      // The backstop polls a command whose event is late; an hour-old event has nothing left to resume.
-      targets: [target(this.notifyFunction, Duration.hours(1))],
-    });
-    const cleanupTarget = target(this.cleanupFunction, Duration.hours(2));
-    this.executionEventRule = new events.Rule(this, 'ExecutionEventRule', {
-      description: 'Timed-out, failed and aborted runs of a VmCommandStage',
-      eventPattern: {
-        source: ['aws.states'],
-        detailType: ['Step Functions Execution Status Change'],
-        detail: { status: ['TIMED_OUT', 'FAILED', 'ABORTED'], stateMachineArn: [this.stateMachine.stateMachineArn] },
-      },
-      targets: [cleanupTarget],
-    });
-    // Narrowed to the pipeline and action when the stage is added to a pipeline.
-    this.pipelineEventRule = new events.Rule(this, 'PipelineEventRule', {
-      description: 'Abandoned or cancelled pipeline actions of a VmCommandStage',
-      eventPattern: {
-        source: ['aws.codepipeline'],
-        detailType: ['CodePipeline Action Execution State Change'],
-        detail: { state: ['ABANDONED', 'CANCELED'] },
-      },
-      targets: [cleanupTarget],
-    });
+    this.stateMachine = stateMachine;
+    this.job = new LongRunningJob(this, 'Job', { functions, stateMachine, constructName: 'VmCommandStage' });
+    this.grant(props, functions, command);
+    watchCommands(functions, command);
 
     this.parametersFile = props.parametersFile;
     this.userParameters = {
-      pipelineExecutionId: '#{codepipeline.PipelineExecutionId}',
       variables: { ...props.variableParameters },
+      ...(props.parametersFile ? {
+        parametersFile: props.parametersFile,
+        fileParameters: { ...props.fileParameters },
+        allowTargetsFromFile: props.allowTargetsFromFile ?? false,
+      } : {}),
     };
     const rendered = JSON.stringify(this.userParameters);
-    if (!Token.isUnresolved(rendered) && rendered.length > 1000) {
-      invalid('variableParameters', 'fit in the action\'s 1000-character user parameters', `${rendered.length} characters`);
+    // The state machine ARN and the pipeline execution id are added to these, about 250 characters.
+    if (!Token.isUnresolved(rendered) && rendered.length > USER_PARAMETERS_BUDGET) {
+      validateProps(this, 'VmCommandStage', () => invalid('variableParameters, parametersFile and fileParameters',
+        `fit in the action's 1000-character user parameters (at most ${USER_PARAMETERS_BUDGET} characters of them)`, `${rendered.length} characters`));
     }
   }
 
   protected renderActions(options: RenderActionsOptions): codepipeline.IAction[] {
     if (this.parametersFile && !options.input) {
-      throw new Error(`\`input\` must be set: the stage reads its parameters file '${this.parametersFile}' from it`);
+      validateProps(this, 'VmCommandStage', () => {
+        throw new Error(`\`input\` must be set: the stage reads its parameters file '${this.parametersFile}' from it`);
+      });
     }
-    return [new StageInvokeAction({
-      actionName: options.actionName,
-      runOrder: options.runOrder,
-      lambda: this.startFunction,
-      inputs: options.input ? [options.input] : undefined,
-      variablesNamespace: options.variablesNamespace,
-      userParameters: this.userParameters,
-      // Narrow the pipeline event rule to the pipeline and action the stage joins.
-      onBound: (pipeline, actionName) => this.pipelineEventRule.addEventPattern({
-        resources: [pipeline.pipelineArn],
-        detail: { action: [actionName] },
-      }),
-    })];
+    return [this.job.action({ ...options, userParameters: this.userParameters })];
   }
 
-
-  private grant(props: VmCommandStageProps, documentArn: string): void {
+  private grant(props: VmCommandStageProps, functions: LongRunningJobFunctions, command: VmCommandConfig): void {
     const stack = Stack.of(this);
-    const table = (f: lambda.Function, ...dynamoActions: string[]) => this.table.grant(f, ...dynamoActions.map(a => `dynamodb:${a}`));
-    const anyResource = (f: lambda.Function, statementActions: string[], reason: string) => {
-      f.addToRolePolicy(new iam.PolicyStatement({ actions: statementActions, resources: ['*'] }));
-      acknowledgeWildcard(f, '*', reason);
-    };
+    const run = functions.runFunction;
     const targetsAtRunTime = props.allowTargetsFromFile || props.targets.resourceGroupName !== undefined;
-
-    // Start: the action grants the CodePipeline job result calls.
-    table(this.startFunction, 'PutItem', 'UpdateItem');
-    this.stateMachine.grantStartExecution(this.startFunction);
-    acknowledgeWildcard(this.startFunction, '*', 'CodePipeline job results (PutJobSuccessResult, PutJobFailureResult) support no resource-level permissions.');
-
-    anyResource(this.preflightFunction, ['ssm:DescribeInstanceInformation'], 'ssm:DescribeInstanceInformation supports no resource-level permissions.');
     if (targetsAtRunTime) {
       const groups = stack.formatArn({ service: 'resource-groups', resource: 'group', resourceName: props.targets.resourceGroupName ?? '*' });
-      for (const f of [this.preflightFunction, this.sendFunction]) {
-        f.addToRolePolicy(new iam.PolicyStatement({ actions: ['resource-groups:ListGroupResources'], resources: [groups] }));
-        if (!props.targets.resourceGroupName) {
-          acknowledgeWildcard(f, nagArn(stack, 'resource-groups', true, 'group/*'), 'With allowTargetsFromFile the parameters file may name any resource group.');
-        }
+      run.addToRolePolicy(new iam.PolicyStatement({ actions: ['resource-groups:ListGroupResources'], resources: [groups] }));
+      if (!props.targets.resourceGroupName) {
+        acknowledgeWildcard(run, nagArn(stack, 'resource-groups', true, 'group/*'), 'With allowTargetsFromFile the parameters file may name any resource group.');
       }
-      anyResource(this.preflightFunction, ['ssm:DescribeInstanceInformation', 'tag:GetResources'],
-        'ssm:DescribeInstanceInformation and tag:GetResources (resource group members) support no resource-level permissions.');
+      functions.grantAnyResource(run, ['tag:GetResources'], 'tag:GetResources (resource group members) supports no resource-level permissions.');
     }
     if (props.targets.targetTags || props.allowTargetsFromFile) {
       // Resource group members are listed with their EC2 ids already; only tag targets need EC2's view.
-      anyResource(this.preflightFunction, ['ec2:DescribeInstances'],
+      functions.grantAnyResource(run, ['ec2:DescribeInstances'],
         'ec2:DescribeInstances supports no resource-level permissions; pre-flight lists the running instances carrying the target tags to fail on any that SSM does not manage.');
     }
+    grantSendCommand(run, props.targets, command.documentArn, props.allowTargetsFromFile ?? false);
+    functions.eventFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [this.stateMachine.stateMachineArn] }));
 
-    grantSendCommand(this.sendFunction, props.targets, documentArn, props.allowTargetsFromFile ?? false);
-    table(this.sendFunction, 'UpdateItem');
-
-    // The wait function is part of the state machine: a policy of its own avoids a dependency cycle.
-    new iam.Policy(this, 'WaitFunctionTaskTokenPolicy', {
-      roles: [this.waitFunction.role!],
-      statements: [new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [this.stateMachine.stateMachineArn] })],
-    });
-    table(this.waitFunction, 'UpdateItem');
-
-    this.notifyFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [this.stateMachine.stateMachineArn] }));
-    table(this.notifyFunction, 'UpdateItem');
-
-    anyResource(this.statusFunction, ['ssm:GetCommandInvocation', 'ssm:ListCommands', 'codepipeline:PutJobSuccessResult'],
-      'ssm:GetCommandInvocation, ssm:ListCommands and CodePipeline job results support no resource-level permissions.');
-    table(this.statusFunction, 'GetItem', 'UpdateItem');
-
-    for (const f of [this.finishFunction, this.cleanupFunction]) {
-      anyResource(f, ['ssm:GetCommandInvocation', 'ssm:CancelCommand', 'codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult'],
-        'ssm:GetCommandInvocation, ssm:CancelCommand and CodePipeline job results support no resource-level permissions.');
-      table(f, 'GetItem', 'UpdateItem');
-    }
-    const executions = stack.formatArn({
-      service: 'states', resource: 'execution', arnFormat: ArnFormat.COLON_RESOURCE_NAME, resourceName: `${this.stateMachine.stateMachineName}:*`,
-    });
-    this.cleanupFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StopExecution'], resources: [executions] }));
-    acknowledgeWildcard(this.cleanupFunction, `${nagArn(stack, 'states', true, 'execution')}:<${stack.getLogicalId(this.stateMachine.node.defaultChild as sfn.CfnStateMachine)}.Name>:*`,
-      'Executions of this stage\'s state machine are named per run; the cleanup function stops the one a stopped pipeline leaves running.');
-
-    this.acknowledgeStateMachineRole();
-  }
-
-  private acknowledgeStateMachineRole(): void {
-    for (const f of [this.preflightFunction, this.sendFunction, this.waitFunction, this.statusFunction, this.finishFunction]) {
-      acknowledgeInvokeOfVersions(this.stateMachine, f, 'Step Functions invokes the stage\'s own function; CDK grants its versions and aliases too.');
-    }
+    acknowledgeInvokeOfVersions(this.stateMachine, run, 'Step Functions invokes the stage\'s own function; CDK grants its versions and aliases too.');
     Validations.of(this.stateMachine).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray tracing and CloudWatch Logs delivery for Step Functions support no resource-level permissions.',
     });
   }
+}
+
+/** The SSM reads and cancels every VM run needs, granted once per stack. */
+function grantSharedSsmReads(functions: LongRunningJobFunctions): void {
+  functions.grantAnyResource(functions.runFunction, ['ssm:DescribeInstanceInformation', 'ssm:GetCommandInvocation', 'ssm:ListCommands', 'ssm:CancelCommand'],
+    'ssm:DescribeInstanceInformation, ssm:GetCommandInvocation, ssm:ListCommands and ssm:CancelCommand support no resource-level permissions.');
+  functions.grantAnyResource(functions.eventFunction, ['ssm:GetCommandInvocation', 'ssm:CancelCommand'],
+    'ssm:GetCommandInvocation and ssm:CancelCommand support no resource-level permissions.');
+}
+
+/**
+ * Routes SSM's final status events of the library's own commands to the shared event function,
+ * with one rule per stack: scripts by their marker line, custom documents by name.
+ */
+function watchCommands(functions: LongRunningJobFunctions, command: VmCommandConfig): void {
+  const byScriptMarker = command.script !== undefined;
+  const id = byScriptMarker ? 'ScriptCommandRule' : 'DocumentCommandRule';
+  const existing = functions.node.tryFindChild(id) as events.Rule | undefined;
+  const detail = byScriptMarker
+    ? { parameters: { commands: [{ prefix: COMMAND_MARKER }] } }
+    : { 'document-name': [command.eventDocumentName] };
+  if (existing) {
+    existing.addEventPattern({ detail });
+    return;
+  }
+  new events.Rule(functions, id, {
+    description: byScriptMarker
+      ? 'SSM commands of VmCommandStages (scripts starting with the stages\' marker line) that reached a final status'
+      : 'SSM commands of the custom documents of VmCommandStages that reached a final status',
+    eventPattern: {
+      source: ['aws.ssm'],
+      detailType: ['EC2 Command Status-change Notification'],
+      detail: { ...detail, status: ['Success', 'Failed', 'Cancelled', 'TimedOut'] },
+    },
+    // The backstop polls a command whose event is late; an hour-old event has nothing left to resume.
+    targets: [lambdaTargetWithDeadLetterQueue(functions.eventFunction, functions.deadLetterQueue, Duration.hours(1))],
+  });
 }
 
 function validate(props: VmCommandStageProps, workingDirectoryParameter?: string, executionTimeoutParameter?: string): void {

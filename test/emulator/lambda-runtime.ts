@@ -9,13 +9,13 @@ import * as vm from 'vm';
 /** Where the library's bundled handlers are built (`npx projen bundle`). */
 export const ASSETS_DIR = path.resolve(__dirname, '..', '..', 'assets', 'lambda-src');
 
-/** The directory of a bundled handler, as it ships: `assets/lambda-src/<name>/handler`. */
-export function handlerAsset(name: string): string {
-  const dir = path.join(ASSETS_DIR, name, 'handler');
+/** A handler of a construct's bundled asset, as it ships: `assets/lambda-src/<asset>/handlers`, export `handler`. */
+export function handlerAsset(asset: string, handler: string): string {
+  const dir = path.join(ASSETS_DIR, asset, 'handlers');
   if (!fs.existsSync(path.join(dir, 'index.js'))) {
-    throw new Error(`no bundled handler at ${dir}: run \`npx projen bundle\` (is there a lambda-src/${name}/handler.ts?)`);
+    throw new Error(`no bundled asset at ${dir}: run \`npx projen bundle\` (is there a lambda-src/${asset}/handlers.ts?)`);
   }
-  return dir;
+  return `${dir}#${handler}`;
 }
 
 /** How one function runs: its handler and what its template gives it. */

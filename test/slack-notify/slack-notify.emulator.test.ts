@@ -11,7 +11,7 @@ import { FakeSlack } from '../lambda-src/slack-notify/slack-server';
 
 const EXECUTION_ID = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 const COMMIT = '9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b';
-const HANDLER = handlerAsset('slack-notify');
+const HANDLER = handlerAsset('slack-notify', 'handler');
 
 const synthesized = new Map<boolean, { config: any; userParameters: string }>();
 

@@ -11,18 +11,31 @@ import { cfnLint, synthWithAwsSolutionsChecks } from '../template-checks';
 
 const IDS = ['i-0123456789abcdef0', 'mi-0123456789abcdef0'];
 
-function stageIn(props: Partial<VmCommandStageProps> = {}) {
+const RUN_FUNCTION = 'VmCommandStageSharedRunFunction';
+const EVENT_FUNCTION = 'VmCommandStageSharedEventFunction';
+
+/** A stage placed in the test pipeline (with the source as input), unless `place` is false. */
+function stageIn(props: Partial<VmCommandStageProps> = {}, place = true) {
   const setup = pipelineStack();
   const stage = new VmCommandStage(setup.stack, 'Vm', {
     targets: VmTargets.instanceIds(IDS),
     command: VmCommand.shell(['./run-tests.sh']),
     ...props,
   });
+  if (place) stage.addToPipeline(setup.pipeline, { input: setup.source });
   return { ...setup, stage };
 }
 
 function sendCommandStatements(template: Template): any[] {
-  return statementsOf(template, 'VmSendFunction').filter(s => s.Action === 'ssm:SendCommand');
+  return statementsOf(template, RUN_FUNCTION).filter(s => s.Action === 'ssm:SendCommand');
+}
+
+/** The stage's action in the synthesized pipeline, with its user parameters parsed. */
+function actionOf(stack: Stack, stageName = 'Vm'): any {
+  const [pipeline] = Object.values(Template.fromStack(stack).findResources('AWS::CodePipeline::Pipeline')) as any[];
+  const action = pipeline.Properties.Stages.find((st: any) => st.Name === stageName).Actions[0];
+  const text = action.Configuration.UserParameters['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : '<state machine>')).join('');
+  return { ...action, userParameters: JSON.parse(text) };
 }
 
 function resolvedArn(stack: Stack, value: unknown): string {
@@ -32,52 +45,59 @@ function resolvedArn(stack: Stack, value: unknown): string {
 }
 
 describe('the pipeline action', () => {
-  test('is a Lambda action on the start function with the input artifact, namespace and variable parameters', () => {
-    const { stack, pipeline, source, stage } = stageIn({ variableParameters: { commitId: '#{Source.CommitId}' } });
-    stage.addToPipeline(pipeline, { input: source, variablesNamespace: 'VmRun' });
-    const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::CodePipeline::Pipeline', {
-      Stages: Match.arrayWith([{
-        Name: 'Vm',
-        Actions: [Match.objectLike({
-          Name: 'Vm',
-          ActionTypeId: { Category: 'Invoke', Owner: 'AWS', Provider: 'Lambda', Version: '1' },
-          InputArtifacts: [{ Name: 'Source' }],
-          Namespace: 'VmRun',
-          Configuration: {
-            FunctionName: { Ref: Match.stringLikeRegexp('^VmStartFunction') },
-            UserParameters: JSON.stringify({ pipelineExecutionId: '#{codepipeline.PipelineExecutionId}', variables: { commitId: '#{Source.CommitId}' } }),
-          },
-        })],
-      }]),
+  test('is a Lambda action on the shared run function with the input artifact, namespace, its state machine and variable parameters', () => {
+    const { stack, pipeline, source } = stageIn({ variableParameters: { commitId: '#{Source.CommitId}' } }, false);
+    (stack.node.findChild('Vm') as VmCommandStage).addToPipeline(pipeline, { input: source, variablesNamespace: 'VmRun' });
+    const action = actionOf(stack);
+    expect(action).toMatchObject({
+      Name: 'Vm',
+      ActionTypeId: { Category: 'Invoke', Owner: 'AWS', Provider: 'Lambda', Version: '1' },
+      InputArtifacts: [{ Name: 'Source' }],
+      Namespace: 'VmRun',
+      Configuration: { FunctionName: { Ref: expect.stringMatching(new RegExp(`^${RUN_FUNCTION}`)) } },
+    });
+    expect(action.userParameters).toEqual({
+      variables: { commitId: '#{Source.CommitId}' },
+      stateMachineArn: '<state machine>',
+      pipelineExecutionId: '#{codepipeline.PipelineExecutionId}',
     });
   });
 
   test('a stage with a parameters file needs an input artifact', () => {
-    const { pipeline, stage } = stageIn({ parametersFile: 'vm.json' });
-    expect(() => stage.addToPipeline(pipeline)).toThrow("`input` must be set: the stage reads its parameters file 'vm.json' from it");
+    const { pipeline, stage } = stageIn({ parametersFile: 'vm.json' }, false);
+    expect(() => stage.addToPipeline(pipeline)).toThrow("VmCommandStage at PipelineStack/Vm: `input` must be set: the stage reads its parameters file 'vm.json' from it");
   });
 
-  test('the start function is configured with the targets, file path, allowlist and state machine', () => {
-    const { stack, stage } = stageIn({
+  test('the action passes the file path and allowlist; the targets are in the state machine', () => {
+    const { stack } = stageIn({
       parametersFile: 'ci/vm.json',
       fileParameters: { suite: FileParameterType.STRING, retries: FileParameterType.INTEGER },
       allowTargetsFromFile: true,
     });
-    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: Match.objectLike({
-          STATE_MACHINE_ARN: { Ref: stack.getLogicalId(stage.stateMachine.node.defaultChild as any) },
-          TARGETS: JSON.stringify({ instanceIds: IDS }),
-          PARAMETERS_FILE: 'ci/vm.json',
-          FILE_PARAMETERS: JSON.stringify({ suite: 'string', retries: 'integer' }),
-          ALLOW_TARGETS_FROM_FILE: 'true',
-        }),
-      },
+    expect(actionOf(stack).userParameters).toMatchObject({
+      parametersFile: 'ci/vm.json',
+      fileParameters: { suite: 'string', retries: 'integer' },
+      allowTargetsFromFile: true,
+    });
+    expect(definitionOf(Template.fromStack(stack)).States.PreFlight.Parameters.Payload).toEqual({
+      'step': 'preflight', 'targets': { instanceIds: IDS }, 'fileTargets.$': '$.fileTargets',
     });
   });
 
-  test('two stages in one stack and one pipeline do not collide', () => {
+  test('a stage never placed in a pipeline fails synth, instead of deploying functions nothing invokes', () => {
+    const { stack } = stageIn({}, false);
+    expect(() => Template.fromStack(stack)).toThrow(/VmCommandStage at PipelineStack\/Vm was never placed in a pipeline: use addToPipeline, addToStage or PipelineStageStep/);
+  });
+
+  test('a stage in another stack than its pipeline is refused with a clear message', () => {
+    const setup = pipelineStack();
+    const other = new Stack(setup.app, 'OtherStack', { env: ENV });
+    const stage = new VmCommandStage(other, 'Vm', { targets: VmTargets.instanceIds(IDS), command: VmCommand.shell(['x']) });
+    expect(() => stage.addToPipeline(setup.pipeline, { input: setup.source }))
+      .toThrow('VmCommandStage at OtherStack/Vm must be in the stack of its pipeline (PipelineStack), got: OtherStack');
+  });
+
+  test('two stages in one stack and one pipeline share the functions, table and queue, not the state machine', () => {
     const { stack, pipeline, source } = pipelineStack();
     const deploy = pipeline.addStage({ stageName: 'Deploy' });
     new VmCommandStage(stack, 'Linux', { targets: VmTargets.instanceIds([IDS[0]]), command: VmCommand.shell(['make']) })
@@ -86,8 +106,9 @@ describe('the pipeline action', () => {
       .addToStage(deploy, { input: source, runOrder: 2 });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
-    template.resourceCountIs('AWS::DynamoDB::Table', 2);
-    template.resourceCountIs('AWS::Lambda::Function', 16);
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.resourceCountIs('AWS::SQS::Queue', 1);
+    template.resourceCountIs('AWS::Lambda::Function', 2);
     const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
     expect(machines.every((m: any) => m.Properties.StateMachineName === undefined)).toBe(true);
   });
@@ -148,7 +169,7 @@ describe('IAM', () => {
       command: VmCommand.document(doc),
       parametersFile: 'vm.json',
       allowTargetsFromFile: true,
-    });
+    }).addToPipeline(setup.pipeline, { input: setup.source });
     const [document, instances] = sendCommandStatements(Template.fromStack(setup.stack));
     expect(setup.stack.resolve(document.Resource)['Fn::Join'][1]).toContainEqual({ Ref: 'Doc' });
     expect(instances.Condition).toBeUndefined();
@@ -160,7 +181,7 @@ describe('IAM', () => {
 
   test('pre-flight may list EC2 instances only when the targets are tags or may come from the file', () => {
     const describeInstances = (props: Partial<VmCommandStageProps>) =>
-      statementsOf(Template.fromStack(stageIn(props).stack), 'VmPreflightFunction')
+      statementsOf(Template.fromStack(stageIn(props).stack), RUN_FUNCTION)
         .filter(s => [s.Action].flat().includes('ec2:DescribeInstances'));
 
     expect(describeInstances({ targets: VmTargets.tags({ Env: ['prod'] }) })).toEqual([
@@ -169,32 +190,35 @@ describe('IAM', () => {
     expect(describeInstances({ parametersFile: 'vm.json', allowTargetsFromFile: true })).toHaveLength(1);
     expect(describeInstances({})).toEqual([]);
     expect(describeInstances({ targets: VmTargets.resourceGroup('scanners') })).toEqual([]);
-    // Only the pre-flight function may list instances.
+    // Only the run function may list instances.
     const { stack } = stageIn({ targets: VmTargets.tags({ Env: ['prod'] }) });
     const everyStatement = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))
       .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
     expect(everyStatement.filter(s => [s.Action].flat().includes('ec2:DescribeInstances'))).toHaveLength(1);
   });
 
-  test('no role has a wildcard action, and the task token, execution and table grants are scoped', () => {
+  test('no role has a wildcard action, and the state machine, execution and table grants are scoped', () => {
     const { stack } = stageIn();
     const template = Template.fromStack(stack);
-    // The stage's own roles (the pipeline's roles are CodePipeline's).
+    // The stage's and its shared functions' roles (the pipeline's roles are CodePipeline's).
     const all = Object.values(template.findResources('AWS::IAM::Policy'))
-      .filter((p: any) => JSON.stringify(p.Properties.Roles).includes('"Vm'))
+      .filter((p: any) => /"(Vm|VmCommandStageShared)/.test(JSON.stringify(p.Properties.Roles)))
       .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
     expect(all.length).toBeGreaterThan(10);
     expect(all.flatMap(s => [s.Action].flat()).filter((a: string) => a.includes('*'))).toEqual([]);
-    expect(statementsOf(template, 'VmWaitFunction')).toContainEqual(expect.objectContaining({
-      Action: 'states:SendTaskSuccess', Resource: { Ref: expect.stringMatching(/^VmStateMachine/) },
+    const stateMachine = { Ref: expect.stringMatching(/^VmStateMachine/) };
+    expect(statementsOf(template, RUN_FUNCTION)).toContainEqual(expect.objectContaining({
+      Action: ['states:StartExecution', 'states:SendTaskSuccess'], Resource: stateMachine,
     }));
-    expect(statementsOf(template, 'VmNotifyFunction').flatMap(s => [s.Action].flat()))
-      .toEqual(['states:SendTaskSuccess', 'dynamodb:UpdateItem', 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']);
-    expect(statementsOf(template, 'VmSendFunction').flatMap(s => [s.Action].flat()).filter((a: string) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:UpdateItem']);
-    const stop = statementsOf(template, 'VmCleanupFunction').find(s => s.Action === 'states:StopExecution');
+    expect(statementsOf(template, EVENT_FUNCTION)).toContainEqual(expect.objectContaining({ Action: 'states:SendTaskSuccess', Resource: stateMachine }));
+    expect(statementsOf(template, EVENT_FUNCTION).flatMap(s => [s.Action].flat()).filter((a: string) => a.startsWith('dynamodb:')))
+      .toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    const stop = statementsOf(template, EVENT_FUNCTION).find(s => s.Action === 'states:StopExecution');
     expect(JSON.stringify(stop.Resource)).toContain(':execution:');
     expect(JSON.stringify(stop.Resource)).toContain('VmStateMachine');
-    expect(statementsOf(template, 'VmFinishFunction').flatMap(s => [s.Action].flat())).toEqual(expect.arrayContaining(['ssm:CancelCommand', 'codepipeline:PutJobFailureResult']));
+    // The event function neither sends commands nor starts runs.
+    expect(statementsOf(template, EVENT_FUNCTION).flatMap(s => [s.Action].flat())).not.toEqual(expect.arrayContaining(['ssm:SendCommand']));
+    expect(statementsOf(template, RUN_FUNCTION).flatMap(s => [s.Action].flat())).toEqual(expect.arrayContaining(['ssm:CancelCommand', 'codepipeline:PutJobFailureResult']));
   });
 });
 
@@ -204,6 +228,8 @@ describe('state machine and timeouts', () => {
     const definition = definitionOf(Template.fromStack(stack));
     expect(definition.StartAt).toBe('PreFlight');
     expect(Object.keys(definition.States)).toEqual(['PreFlight', 'SendCommand', 'WaitForCompletion', 'CheckStatus', 'IsFinished', 'Finish']);
+    expect(Object.values(definition.States).flatMap((st: any) => [st.Parameters?.Payload?.step ?? st.Parameters?.step].filter(Boolean)))
+      .toEqual(['preflight', 'send', 'wait', 'status', 'finish']);
     const wait = definition.States.WaitForCompletion;
     expect(wait.Resource).toContain('lambda:invoke.waitForTaskToken');
     expect(wait.TimeoutSeconds).toBe(180);
@@ -219,6 +245,8 @@ describe('state machine and timeouts', () => {
       deliveryTimeoutSeconds: 600,
       maxConcurrency: '5',
       maxErrors: '10%',
+      script: 'shell',
+      marker: '# cdk-pipeline-stages run ',
     });
   });
 
@@ -239,19 +267,35 @@ describe('state machine and timeouts', () => {
 });
 
 describe('event rules', () => {
-  test('SSM final command statuses of the stage\'s document go to the notify function', () => {
-    const { stack, stage } = stageIn({ command: VmCommand.powerShell(['Get-Date']) });
+  const fnRef = (stack: Stack, fn: { node: { defaultChild?: unknown } }) => ({ 'Fn::GetAtt': [stack.getLogicalId(fn.node.defaultChild as CfnElement), 'Arn'] });
+
+  test('one rule per stack takes SSM\'s final statuses of the stages\' scripts only, by their marker line', () => {
+    const { stack, pipeline, source, stage } = stageIn({ command: VmCommand.powerShell(['Get-Date']) });
+    new VmCommandStage(stack, 'Linux', { targets: VmTargets.instanceIds(IDS), command: VmCommand.shell(['make']) })
+      .addToPipeline(pipeline, { input: source });
+    const template = Template.fromStack(stack);
+    const ssmRules = Object.values(template.findResources('AWS::Events::Rule')).filter((r: any) => r.Properties.EventPattern.source[0] === 'aws.ssm') as any[];
+    expect(ssmRules).toHaveLength(1);
+    expect(ssmRules[0].Properties.EventPattern).toEqual({
+      'source': ['aws.ssm'],
+      'detail-type': ['EC2 Command Status-change Notification'],
+      'detail': { parameters: { commands: [{ prefix: '# cdk-pipeline-stages run ' }] }, status: ['Success', 'Failed', 'Cancelled', 'TimedOut'] },
+    });
+    expect(ssmRules[0].Properties.Targets[0].Arn).toEqual(fnRef(stack, stage.eventFunction));
+  });
+
+  test('commands of custom documents are taken by document name, in a rule of their own', () => {
+    const { stack } = stageIn({ command: VmCommand.documentName('Team-Deploy') });
     Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         'source': ['aws.ssm'],
         'detail-type': ['EC2 Command Status-change Notification'],
-        'detail': { 'document-name': ['AWS-RunPowerShellScript'], 'status': ['Success', 'Failed', 'Cancelled', 'TimedOut'] },
+        'detail': { 'document-name': ['Team-Deploy'], 'status': ['Success', 'Failed', 'Cancelled', 'TimedOut'] },
       },
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [stack.getLogicalId(stage.notifyFunction.node.defaultChild as any), 'Arn'] } })],
     });
   });
 
-  test('timed-out, failed and aborted executions of the state machine go to the cleanup function', () => {
+  test('timed-out, failed and aborted executions of the state machine go to the event function', () => {
     const { stack, stage } = stageIn();
     Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
@@ -259,14 +303,15 @@ describe('event rules', () => {
         'detail-type': ['Step Functions Execution Status Change'],
         'detail': { status: ['TIMED_OUT', 'FAILED', 'ABORTED'], stateMachineArn: [{ Ref: stack.getLogicalId(stage.stateMachine.node.defaultChild as any) }] },
       },
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [stack.getLogicalId(stage.cleanupFunction.node.defaultChild as any), 'Arn'] } })],
+      Targets: [Match.objectLike({ Arn: fnRef(stack, stage.eventFunction) })],
     });
   });
 
-  test('abandoned actions of the pipeline it joins go to the cleanup function', () => {
-    const { stack, pipeline, stage } = stageIn();
-    stage.addToPipeline(pipeline, { actionName: 'RunOnVms' });
-    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
+  test('abandoned actions of the pipeline it joins go to the event function, with the stage\'s state machine', () => {
+    const { stack, pipeline, source, stage } = stageIn({}, false);
+    stage.addToPipeline(pipeline, { actionName: 'RunOnVms', input: source });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         'source': ['aws.codepipeline'],
         'detail-type': ['CodePipeline Action Execution State Change'],
@@ -274,6 +319,10 @@ describe('event rules', () => {
         'detail': { state: ['ABANDONED', 'CANCELED'], action: ['RunOnVms'] },
       },
     });
+    const rule = Object.values(template.findResources('AWS::Events::Rule')).find((r: any) => r.Properties.EventPattern.source[0] === 'aws.codepipeline') as any;
+    const transformer = rule.Properties.Targets[0].InputTransformer;
+    expect(transformer.InputPathsMap).toEqual({ detail: '$.detail' });
+    expect(JSON.stringify(stack.resolve(transformer.InputTemplate))).toContain('"source\\":\\"aws.codepipeline\\"');
   });
 });
 
@@ -281,12 +330,13 @@ describe('dead-letter queue', () => {
   const id = (stack: Stack, c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as CfnElement);
 
   function rulesTargets(template: Template) {
-    return Object.values(template.findResources('AWS::Events::Rule')).map((r: any) => ({ source: r.Properties.EventPattern.source[0], target: r.Properties.Targets[0] }));
+    return Object.values(template.findResources('AWS::Events::Rule'))
+      .map((r: any) => ({ source: r.Properties.EventPattern.source[0], target: r.Properties.Targets[0] }))
+      .sort((a, b) => ['aws.ssm', 'aws.states', 'aws.codepipeline'].indexOf(a.source) - ['aws.ssm', 'aws.states', 'aws.codepipeline'].indexOf(b.source));
   }
 
-  test('every rule target retries a bounded number of times within a bounded age, then sends to the stage\'s queue', () => {
-    const { stack, pipeline, stage } = stageIn();
-    stage.addToPipeline(pipeline);
+  test('every rule target retries a bounded number of times within a bounded age, then sends to the shared queue', () => {
+    const { stack, stage } = stageIn();
     const template = Template.fromStack(stack);
     const queue = { 'Fn::GetAtt': [id(stack, stage.deadLetterQueue), 'Arn'] };
     expect(rulesTargets(template)).toEqual([
@@ -296,23 +346,20 @@ describe('dead-letter queue', () => {
     ]);
   });
 
-  test('events the notify and cleanup functions fail to handle go to the same queue after two retries', () => {
+  test('events the event function fails to handle go to the same queue after two retries', () => {
     const { stack, stage } = stageIn();
     const template = Template.fromStack(stack);
-    for (const [fn, age] of [[stage.notifyFunction, 3600], [stage.cleanupFunction, 7200]] as const) {
-      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-        FunctionName: { Ref: id(stack, fn) },
-        MaximumRetryAttempts: 2,
-        MaximumEventAgeInSeconds: age,
-        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [id(stack, stage.deadLetterQueue), 'Arn'] } } },
-      });
-    }
-    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 2);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: id(stack, stage.eventFunction) },
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 7200,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [id(stack, stage.deadLetterQueue), 'Arn'] } } },
+    });
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
   });
 
   test('the queue is encrypted, TLS only, keeps messages 14 days, and takes messages from EventBridge for exactly the stage\'s rules', () => {
-    const { stack, pipeline, stage } = stageIn();
-    stage.addToPipeline(pipeline);
+    const { stack } = stageIn();
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::SQS::Queue', 1);
     template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
@@ -320,14 +367,15 @@ describe('dead-letter queue', () => {
     const statements = policy.Properties.PolicyDocument.Statement;
     expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
     const fromEvents = statements.filter((st: any) => st.Principal?.Service === 'events.amazonaws.com');
-    expect(fromEvents.map((st: any) => [st.Action, st.Condition.ArnEquals['aws:SourceArn']])).toEqual(
-      [stage.commandEventRule, stage.executionEventRule, stage.pipelineEventRule].map(r => ['sqs:SendMessage', { 'Fn::GetAtt': [id(stack, r), 'Arn'] }]));
+    const rules = Object.keys(template.findResources('AWS::Events::Rule'));
+    expect(fromEvents.map((st: any) => st.Condition.ArnEquals['aws:SourceArn']['Fn::GetAtt'][0]).sort()).toEqual(rules.sort());
   });
 
-  test('a queue of the user\'s own is used instead, and a FIFO queue is refused', () => {
+  test('a queue of the user\'s own is used instead; a FIFO queue and a second, different queue in the stack are refused', () => {
     const setup = pipelineStack();
     const own = new sqs.Queue(setup.stack, 'OwnDlq', { encryption: sqs.QueueEncryption.SQS_MANAGED });
     const stage = new VmCommandStage(setup.stack, 'Vm', { targets: VmTargets.instanceIds(IDS), command: VmCommand.shell(['x']), deadLetterQueue: own });
+    stage.addToPipeline(setup.pipeline, { input: setup.source });
     expect(stage.deadLetterQueue).toBe(own);
     const template = Template.fromStack(setup.stack);
     template.resourceCountIs('AWS::SQS::Queue', 1);
@@ -335,7 +383,21 @@ describe('dead-letter queue', () => {
     expect(rulesTargets(template).map(r => r.target.DeadLetterConfig)).toEqual([ownArn, ownArn, ownArn]);
     const fifo = new sqs.Queue(setup.stack, 'Fifo', { fifo: true });
     expect(() => new VmCommandStage(setup.stack, 'Vm2', { targets: VmTargets.instanceIds(IDS), command: VmCommand.shell(['x']), deadLetterQueue: fifo }))
-      .toThrow("`deadLetterQueue` must be a standard queue (EventBridge cannot send to a FIFO queue), got: 'PipelineStack/Fifo'");
+      .toThrow("VmCommandStage at PipelineStack/Vm2: `deadLetterQueue` must be a standard queue (EventBridge cannot send to a FIFO queue), got: 'PipelineStack/Fifo'");
+    const another = new sqs.Queue(setup.stack, 'Another');
+    expect(() => new VmCommandStage(setup.stack, 'Vm3', { targets: VmTargets.instanceIds(IDS), command: VmCommand.shell(['x']), deadLetterQueue: another }))
+      .toThrow("`deadLetterQueue` must be the same for every VmCommandStage of stack PipelineStack (they share their functions), got: 'PipelineStack/Another'");
+  });
+});
+
+describe('shared functions', () => {
+  test('keep their logs as long as the longest retention a stage asks for', () => {
+    const { stack, pipeline, source } = stageIn({ logRetention: logs.RetentionDays.ONE_WEEK });
+    new VmCommandStage(stack, 'Audited', { targets: VmTargets.instanceIds(IDS), command: VmCommand.shell(['x']), logRetention: logs.RetentionDays.ONE_YEAR })
+      .addToPipeline(pipeline, { input: source });
+    const groups = Template.fromStack(stack).findResources('AWS::Logs::LogGroup');
+    const shared = Object.entries(groups).filter(([logicalId]) => logicalId.startsWith('VmCommandStageShared'));
+    expect(shared.map(([, g]: any) => g.Properties.RetentionInDays)).toEqual([365, 365]);
   });
 });
 
@@ -376,10 +438,14 @@ describe('validation', () => {
     ['file parameters without a file', { fileParameters: { suite: FileParameterType.STRING } }, '`fileParameters` must be used with `parametersFile`, got: ["suite"]'],
     ['targets from a missing file', { allowTargetsFromFile: true }, '`allowTargetsFromFile` must be used with `parametersFile`, got: true'],
     ['prefix without bucket', { outputKeyPrefix: 'runs/' }, "`outputKeyPrefix` must be used with `outputBucket`, got: 'runs/'"],
-    ['user parameters too long', { variableParameters: { long: 'x'.repeat(1000) } },
-      '`variableParameters` must fit in the action\'s 1000-character user parameters, got: \'1085 characters\''],
+    ['user parameters too long', { variableParameters: { long: 'x'.repeat(700) } },
+      'VmCommandStage at PipelineStack/Vm: `variableParameters, parametersFile and fileParameters` must fit in the action\'s 1000-character user parameters (at most 700 characters of them), got: \'725 characters\''],
   ])('%s', (_name, props, message) => {
     expect(() => stageIn(props)).toThrow(message);
+  });
+
+  test('messages name the construct and its path, so a stack with two stages tells which one is wrong', () => {
+    expect(() => stageIn({ maxErrors: 'many' })).toThrow(/^VmCommandStage at PipelineStack\/Vm: `maxErrors` must be/);
   });
 });
 

@@ -1,0 +1,55 @@
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { CodePipelineEvent } from 'aws-lambda';
+import { z } from 'zod/v3';
+import { InputError } from './errors';
+import { parseInput, parseJson } from './input';
+import { reportOutcome } from './job-report';
+import { createRun, markReported, registerJob } from './job-table';
+import { logger } from './logger';
+import { CodePipelineJob, JobOutcome, runPipelineJob } from './pipeline-job';
+
+/*
+ * The CodePipeline action of a long-running job. A new job starts the stage's state machine, which
+ * reports the job's result; the run id is the first job's id and names the execution. A
+ * continuation job (the run renewed its job before CodePipeline's reply limit) takes over reporting.
+ */
+
+/** The user parameters every long-running job action carries; a construct adds its own. */
+export const JobParametersSchema = z.object({
+  stateMachineArn: z.string().regex(/^arn:[\w-]+:states:[\w-]+:\d{12}:stateMachine:[\w.-]+$/, 'expected a state machine ARN'),
+  pipelineExecutionId: z.string().min(1).optional(),
+});
+
+/** Turns a new job and its user parameters into the construct's part of the execution input. */
+export type PrepareRun = (job: CodePipelineJob, userParameters: unknown) => Promise<Record<string, unknown>>;
+
+let client: SFNClient | undefined;
+const sfn = () => (client ??= new SFNClient({}));
+
+export function handleJobStart(event: CodePipelineEvent, prepare: PrepareRun): Promise<void> {
+  return runPipelineJob(event, async job => {
+    const continuationToken = job.data.continuationToken;
+    if (continuationToken) return continueRun(continuationToken, job.id);
+    const userParameters = parseJson(job.data.actionConfiguration.configuration.UserParameters || '{}', 'action user parameters');
+    const { stateMachineArn, pipelineExecutionId } = parseInput(JobParametersSchema.passthrough(), userParameters, 'action user parameters');
+    const input = await prepare(job, userParameters);
+    const runId = job.id;
+    const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}`;
+    // The run is recorded before the execution starts, so that even a run that ends at once finds it.
+    await createRun({ runId, jobId: job.id, stateMachineArn, executionArn, pipelineExecutionId });
+    await sfn().send(new StartExecutionCommand({ stateMachineArn, name: runId, input: JSON.stringify({ ...input, runId }) }));
+    logger.info('started run', { runId, executionArn });
+    return { status: 'pending' };
+  });
+}
+
+async function continueRun(runId: string, jobId: string): Promise<JobOutcome> {
+  const run = await registerJob(runId, jobId);
+  if (!run) throw new InputError(`run ${runId} is unknown (its record expired or was never created)`);
+  logger.info('took over the renewed job', { runId, jobId });
+  if (run.outcome && !run.reported) {
+    await reportOutcome(jobId, run.outcome);
+    await markReported(runId);
+  }
+  return { status: 'pending' };
+}

@@ -1,0 +1,96 @@
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { CodePipelineEvent } from 'aws-lambda';
+import { unzipSync } from 'fflate';
+import { z } from 'zod/v3';
+import { InputError } from '../core/errors';
+import { parseInput, parseJson } from '../core/input';
+import { logger } from '../core/logger';
+import { handleJobStart, JobParametersSchema } from '../core/job-start';
+import { CodePipelineJob } from '../core/pipeline-job';
+import { Targets, TargetsSchema } from './targets';
+
+/*
+ * The VM stage's part of starting a run: validates the parameters file against the allowlist and
+ * merges the per-run parameters. The core starts the state machine and handles renewed jobs.
+ */
+
+const FILE_PARAMETER_SCHEMAS = {
+  string: z.string(),
+  stringList: z.array(z.string()),
+  integer: z.number().int(),
+  boolean: z.boolean(),
+} as const;
+
+/** The action's user parameters, written by the construct; CodePipeline resolves the variables. */
+const UserParametersSchema = JobParametersSchema.extend({
+  variables: z.record(z.string(), z.string()).default({}),
+  parametersFile: z.string().min(1).optional(),
+  fileParameters: z.record(z.string(), z.enum(['string', 'stringList', 'integer', 'boolean'])).default({}),
+  allowTargetsFromFile: z.boolean().default(false),
+}).strict();
+type Config = z.infer<typeof UserParametersSchema>;
+
+/** The construct's part of the execution input. The stage's own targets are in its state machine. */
+export type RunInput = {
+  readonly parameters: Record<string, string[]>;
+  /** Targets chosen by the parameters file, or null. */
+  readonly fileTargets: Targets | null;
+};
+
+export const start = (event: CodePipelineEvent): Promise<void> => handleJobStart(event, async (job, userParameters) => {
+  const config = parseInput(UserParametersSchema, userParameters, 'action user parameters');
+  const parameters: Record<string, string[]> = {};
+  for (const [name, value] of Object.entries(config.variables)) parameters[name] = [value];
+  let fileTargets: Targets | null = null;
+  if (config.parametersFile) {
+    const file = readParametersFile(config, await readArtifactFile(job, config.parametersFile));
+    Object.assign(parameters, file.parameters);
+    fileTargets = file.targets ?? null;
+  }
+  logger.info('run parameters', { parameterNames: Object.keys(parameters), targetsFromFile: fileTargets !== null });
+  const input: RunInput = { parameters, fileTargets };
+  return input;
+});
+
+/** Validates the parameters file against the allowlist and converts values to SSM parameter lists. */
+function readParametersFile(config: Config, text: string): { parameters: Record<string, string[]>; targets?: Targets } {
+  const what = `parameters file \`${config.parametersFile}\``;
+  const shape = Object.fromEntries(Object.entries(config.fileParameters)
+    .map(([name, type]) => [name, FILE_PARAMETER_SCHEMAS[type].optional()]));
+  const schema = z.object({
+    parameters: z.object(shape).strict().optional(),
+    targets: config.allowTargetsFromFile
+      ? TargetsSchema.optional()
+      : z.never({ invalid_type_error: 'targets may not come from the parameters file (the stage does not allow it)' }).optional(),
+  }).strict();
+  const file = parseInput(schema, parseJson(text, what), what);
+  const parameters: Record<string, string[]> = {};
+  for (const [name, value] of Object.entries(file.parameters ?? {})) {
+    if (value === undefined) continue;
+    parameters[name] = Array.isArray(value) ? value : [String(value)];
+  }
+  return { parameters, targets: file.targets };
+}
+
+/** Reads one file from the job's input artifact (a zip in S3, read with the job's credentials). */
+async function readArtifactFile(job: CodePipelineJob, filePath: string): Promise<string> {
+  const artifact = job.data.inputArtifacts?.[0];
+  if (!artifact) throw new InputError(`the action has no input artifact to read the parameters file \`${filePath}\` from`);
+  const credentials = job.data.artifactCredentials;
+  const s3 = new S3Client({
+    credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, sessionToken: credentials.sessionToken },
+  });
+  const { bucketName, objectKey } = artifact.location.s3Location;
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucketName, Key: objectKey }));
+  const zip = await object.Body!.transformToByteArray();
+  const wanted = filePath.replace(/^\.?\//, '');
+  let files: Record<string, Uint8Array>;
+  try {
+    files = unzipSync(zip, { filter: entry => entry.name === wanted });
+  } catch (err) {
+    throw new InputError(`the input artifact \`${artifact.name}\` is not a readable zip: ${(err as Error).message}`);
+  }
+  const content = files[wanted];
+  if (!content) throw new InputError(`parameters file \`${wanted}\` was not found in the input artifact \`${artifact.name}\``);
+  return new TextDecoder().decode(content);
+}

@@ -1,0 +1,23 @@
+import { z } from 'zod/v3';
+import { parseInput } from '../core/input';
+import { logger } from '../core/logger';
+import { storeTaskToken } from './command-table';
+import { resumeWaitingTask } from './task-token';
+
+/*
+ * Step Functions `.waitForTaskToken` task: parks the execution until SSM reports the command
+ * finished (the notify function sends the token back) or the task's timeout, the polling backstop,
+ * expires. If the finish event came before the token was stored, it resumes at once.
+ */
+
+const EventSchema = z.object({ taskToken: z.string().min(1), commandId: z.string().min(1) });
+
+export async function wait(event: unknown): Promise<void> {
+  const { taskToken, commandId } = parseInput(EventSchema, event, 'wait input');
+  const alreadyFinished = await storeTaskToken(commandId, taskToken);
+  if (alreadyFinished) {
+    await resumeWaitingTask(taskToken, commandId);
+    return;
+  }
+  logger.info('waiting for the command to finish', { commandId });
+}

@@ -1,0 +1,53 @@
+import { Validations } from 'aws-cdk-lib';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { acknowledgeInvokeOfVersions } from './nag';
+
+export interface StageActionHooks {
+  /** Called when the action is placed in a pipeline, before it binds: the stage scopes resources to that pipeline. */
+  readonly onBound?: (pipeline: codepipeline.IPipeline, actionName: string) => void;
+  /** Acknowledges the cdk-nag findings that the action's own grants leave on its role. */
+  readonly acknowledge?: (role: iam.IRole) => void;
+}
+
+/**
+ * Any action a stage renders (Lambda, CodeBuild, manual approval, ...), wrapped so that the stage
+ * learns the pipeline it joined and the action's role carries its acknowledgements.
+ */
+export class StageAction implements codepipeline.IAction {
+  public readonly actionProperties: codepipeline.ActionProperties;
+
+  constructor(private readonly action: codepipeline.IAction, private readonly hooks: StageActionHooks) {
+    this.actionProperties = action.actionProperties;
+  }
+
+  public bind(scope: Construct, stage: codepipeline.IStage, options: codepipeline.ActionBindOptions): codepipeline.ActionConfig {
+    this.hooks.onBound?.(stage.pipeline, this.actionProperties.actionName);
+    const config = this.action.bind(scope, stage, options);
+    this.hooks.acknowledge?.(options.role);
+    return config;
+  }
+
+  public onStateChange(name: string, target?: events.IRuleTarget, options?: events.RuleProps): events.Rule {
+    return this.action.onStateChange(name, target, options);
+  }
+}
+
+/** A Lambda invoke action of a stage, with the two findings aws-cdk-lib's grants leave on its role acknowledged. */
+export function lambdaStageAction(props: actions.LambdaInvokeActionProps, onBound?: StageActionHooks['onBound']): StageAction {
+  return new StageAction(new actions.LambdaInvokeAction(props), {
+    onBound,
+    acknowledge: role => {
+      acknowledgeInvokeOfVersions(role, props.lambda as lambda.Function,
+        'The pipeline invokes the stage\'s own function; aws-cdk-lib\'s Lambda action grants its versions and aliases too.');
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'lambda:ListFunctions, which aws-cdk-lib\'s Lambda action grants, supports no resource-level permissions.',
+      });
+    },
+  });
+}

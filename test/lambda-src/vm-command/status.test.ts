@@ -1,0 +1,144 @@
+import { CodePipelineClient, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetCommandInvocationCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { evaluate, logsLink, toleratedFailures } from '../../../lambda-src/vm-command/evaluate';
+import { status as handler } from '../../../lambda-src/vm-command/status';
+import { conditionalCheckFailed, runItem } from './fixtures';
+
+const ssm = mockClient(SSMClient);
+const dynamodb = mockClient(DynamoDBClient);
+const codepipeline = mockClient(CodePipelineClient);
+const A = 'i-0123456789abcdef0';
+const B = 'i-0123456789abcdef1';
+const input = { runId: 'run-1', commandId: 'cmd-1', instanceIds: [A, B], config: { maxErrors: '0', logGroupName: '/vm/output' } };
+const notFound = () => Object.assign(new Error('not yet'), { name: 'InvocationDoesNotExist' });
+
+beforeEach(() => {
+  ssm.reset(); dynamodb.reset(); codepipeline.reset();
+  process.env.TABLE_NAME = 'runs';
+  process.env.AWS_REGION = 'eu-west-1';
+  dynamodb.on(GetItemCommand).resolves({ Item: runItem() });
+});
+
+function invocations(byInstance: Record<string, object | Error>) {
+  ssm.on(GetCommandInvocationCommand).callsFake(async ({ InstanceId }) => {
+    const answer = byInstance[InstanceId];
+    if (answer instanceof Error) throw answer;
+    return answer;
+  });
+}
+
+test('every target succeeded: done, with the command id and per-instance results as output variables', async () => {
+  invocations({ [A]: { Status: 'Success' }, [B]: { Status: 'Success' } });
+  await expect(handler(input)).resolves.toEqual({
+    done: true,
+    outcome: {
+      succeeded: true,
+      message: 'command cmd-1 succeeded on 2 of 2 instance(s)',
+      outputVariables: { CommandId: 'cmd-1', SucceededCount: '2', FailedCount: '0', Results: `${A}=Success,${B}=Success` },
+    },
+  });
+});
+
+test('a failed target fails the run with its status detail, output tails and a logs link', async () => {
+  invocations({
+    [A]: { Status: 'Success' },
+    [B]: { Status: 'Failed', StatusDetails: 'Failed', StandardErrorContent: `${'x'.repeat(600)}make: *** [test] Error 2`, StandardOutputContent: 'ran 10 tests' },
+  });
+  const result = await handler(input) as any;
+  expect(result.done).toBe(true);
+  expect(result.outcome.succeeded).toBe(false);
+  expect(result.outcome.message).toContain(`command cmd-1 failed on 1 of 2 instance(s) (max errors 0):\n- ${B}: Failed\n`);
+  expect(result.outcome.message).toContain('stderr (tail): ...');
+  expect(result.outcome.message).toContain('make: *** [test] Error 2');
+  expect(result.outcome.message).not.toContain('x'.repeat(501));
+  expect(result.outcome.message).toContain('stdout (tail): ran 10 tests');
+  expect(result.outcome.message).toContain(`logs: ${logsLink({ commandId: 'cmd-1', maxErrors: '0', logGroupName: '/vm/output', region: 'eu-west-1' }, B)}`);
+});
+
+test('a target still in progress means not done', async () => {
+  invocations({ [A]: { Status: 'Success' }, [B]: { Status: 'InProgress' } });
+  await expect(handler(input)).resolves.toEqual({ done: false });
+  expect(codepipeline.calls()).toHaveLength(0);
+});
+
+test('an invocation that does not exist yet (right after send) counts as pending', async () => {
+  invocations({ [A]: notFound(), [B]: { Status: 'Success' } });
+  ssm.on(ListCommandsCommand).resolves({ Commands: [{ CommandId: 'cmd-1', Status: 'InProgress' }] });
+  await expect(handler(input)).resolves.toEqual({ done: false });
+});
+
+test('an invocation SSM never created for a finished command counts as a failure', async () => {
+  invocations({ [A]: { Status: 'Failed', StatusDetails: 'Failed' }, [B]: notFound() });
+  ssm.on(ListCommandsCommand).resolves({ Commands: [{ CommandId: 'cmd-1', Status: 'Failed' }] });
+  const result = await handler(input) as any;
+  expect(result.outcome.message).toContain(`- ${B}: NotSent (the command finished before it was sent to this instance)`);
+});
+
+test('other read errors propagate', async () => {
+  ssm.on(GetCommandInvocationCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+  await expect(handler(input)).rejects.toMatchObject({ name: 'AccessDeniedException' });
+});
+
+describe('renewing a long run\'s CodePipeline job', () => {
+  beforeEach(() => invocations({ [A]: { Status: 'InProgress' }, [B]: { Status: 'InProgress' } }));
+
+  test('a job older than nine minutes is renewed with a continuation token', async () => {
+    dynamodb.on(GetItemCommand).resolves({ Item: runItem({ jobRegisteredAt: { N: String(Date.now() - 10 * 60_000) } }) });
+    dynamodb.on(UpdateItemCommand).resolves({ Attributes: runItem({ awaitingJob: { BOOL: true } }) });
+    codepipeline.on(PutJobSuccessResultCommand).resolves({});
+    await expect(handler(input)).resolves.toEqual({ done: false });
+    expect(codepipeline.commandCalls(PutJobSuccessResultCommand)[0].args[0].input).toEqual({ jobId: 'job-1', continuationToken: 'run-1' });
+  });
+
+  test('a young job is not renewed', async () => {
+    await handler(input);
+    expect(codepipeline.calls()).toHaveLength(0);
+  });
+
+  test('no renewal while one is under way or the run is settled', async () => {
+    dynamodb.on(GetItemCommand).resolves({ Item: runItem({ jobRegisteredAt: { N: '0' } }) });
+    dynamodb.on(UpdateItemCommand).rejects(conditionalCheckFailed());
+    await handler(input);
+    expect(codepipeline.calls()).toHaveLength(0);
+  });
+
+  test('a refused renewal is undone and fails the step', async () => {
+    dynamodb.on(GetItemCommand).resolves({ Item: runItem({ jobRegisteredAt: { N: '0' } }) });
+    dynamodb.on(UpdateItemCommand).resolvesOnce({ Attributes: runItem({ awaitingJob: { BOOL: true } }) }).resolves({});
+    codepipeline.on(PutJobSuccessResultCommand).rejects(Object.assign(new Error('job is not in progress'), { name: 'InvalidJobStateException' }));
+    await expect(handler(input)).rejects.toMatchObject({ name: 'InvalidJobStateException' });
+    expect(dynamodb.commandCalls(UpdateItemCommand)[1].args[0].input.ExpressionAttributeValues).toEqual({ ':false': { BOOL: false } });
+  });
+});
+
+describe('evaluate', () => {
+  const context = { commandId: 'c', maxErrors: '1', logGroupName: 'g', region: 'us-east-1' };
+
+  test.each<[string, number, number]>([['0', 10, 0], ['2', 10, 2], ['10%', 25, 2], ['50%', 3, 1], ['100%', 4, 4], ['junk', 5, 0]])(
+    'max errors %s of %i targets tolerates %i', (maxErrors, targets, tolerated) => {
+      expect(toleratedFailures(maxErrors, targets)).toBe(tolerated);
+    });
+
+  test('failures within max errors succeed and say so', () => {
+    const outcome = evaluate(context, [{ instanceId: A, status: 'Success' }, { instanceId: B, status: 'TimedOut', statusDetails: 'DeliveryTimedOut' }]);
+    expect(outcome).toMatchObject({ succeeded: true, message: 'command c succeeded on 1 of 2 instance(s) (1 failure(s) within max errors 1)' });
+  });
+
+  test('beyond max errors: lists at most six failures with their status details, then a count', () => {
+    const results = Array.from({ length: 8 }, (_, i) => ({ instanceId: `i-0000000${i}`, status: 'Failed', statusDetails: i === 0 ? 'Undeliverable' : 'Failed' }));
+    const outcome = evaluate(context, results);
+    expect(outcome.succeeded).toBe(false);
+    expect(outcome.message).toContain('- i-00000000: Failed (Undeliverable)\n');
+    expect(outcome.message).toContain('- i-00000005: Failed\n');
+    expect(outcome.message).not.toContain('- i-00000006:');
+    expect(outcome.message).toContain('- and 2 more failed instance(s)');
+  });
+
+  test('the logs link filters the log group on the command and instance', () => {
+    expect(logsLink({ ...context, logGroupName: '/vm/output' }, A)).toBe(
+      'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:log-groups/log-group/'
+      + `$252Fvm$252Foutput/log-events$3FlogStreamNameFilter$3Dc$252F${A}$252F`);
+  });
+});
