@@ -20,22 +20,37 @@ function codepipeline(): CodePipelineClient {
   return client;
 }
 
+/**
+ * Sends a job result. CodePipeline answers InvalidJobStateException when the job already has its
+ * result (or was stopped): that job needs nothing more, so it is not an error.
+ */
+async function sendJobResult(jobId: string, command: PutJobSuccessResultCommand | PutJobFailureResultCommand): Promise<boolean> {
+  try {
+    await codepipeline().send(command as PutJobSuccessResultCommand);
+    return true;
+  } catch (err) {
+    if ((err as Error).name !== 'InvalidJobStateException') throw err;
+    logger.info('the job already has its result or was stopped', { jobId, error: reasonOf(err) });
+    return false;
+  }
+}
+
 export async function putJobSuccess(jobId: string, summary?: string, outputVariables?: Record<string, string>): Promise<void> {
-  await codepipeline().send(new PutJobSuccessResultCommand({
+  const accepted = await sendJobResult(jobId, new PutJobSuccessResultCommand({
     jobId,
     executionDetails: summary ? { summary: summary.slice(0, 2048) } : undefined,
     outputVariables,
   }));
-  logger.info('reported job success', { jobId });
+  if (accepted) logger.info('reported job success', { jobId });
 }
 
 export async function putJobFailure(jobId: string, reason: string, externalExecutionId?: string): Promise<void> {
   const message = reason.length > MAX_FAILURE_MESSAGE ? `${reason.slice(0, MAX_FAILURE_MESSAGE - 3)}...` : reason;
-  await codepipeline().send(new PutJobFailureResultCommand({
+  const accepted = await sendJobResult(jobId, new PutJobFailureResultCommand({
     jobId,
     failureDetails: { type: 'JobFailed', message, externalExecutionId },
   }));
-  logger.info('reported job failure', { jobId, reason: message });
+  if (accepted) logger.info('reported job failure', { jobId, reason: message });
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { CodePipelineEvent, EventBridgeEvent } from 'aws-lambda';
+import type { EventBridgeEvent } from 'aws-lambda';
 import { cancelUnfinished } from './cancel';
 import { CommandWork } from './command-table';
 import { finish } from './finish';
@@ -20,8 +20,8 @@ import { handleJobEvent, isJobEvent } from '../core/job-events';
 
 const STEPS: Record<string, (event: any) => Promise<unknown>> = { preflight, send, wait, status, finish };
 
-export async function run(e: { step?: unknown }): Promise<unknown> {
-  if (e && typeof e === 'object' && 'CodePipeline.job' in e) return start(e as CodePipelineEvent);
+export async function run(e: any): Promise<unknown> {
+  if (e && typeof e === 'object' && 'CodePipeline.job' in e) return start(e);
   const step = typeof e?.step === 'string' ? STEPS[e.step] : undefined;
   if (!step) throw new InputError(`unknown step ${JSON.stringify(e?.step)}; expected one of ${Object.keys(STEPS).join(', ')}`);
   return step(e);

@@ -170,25 +170,34 @@ export class Emulator {
   public async startExecution(
     template: Template | object, stateMachineLogicalId: string, options: ExecutionOptions,
   ): Promise<{ executionArn: string }> {
-    const json = typeof (template as Template).toJSON === 'function' ? (template as Template).toJSON() : template;
-    const resolver = new TemplateResolver(json, REGION);
-    const machine = resolver.stateMachine(stateMachineLogicalId);
-    this.registerHandlers(machine.definition, machine.functions, options.handlers ?? {});
-
-    const n = ++this.sequence;
-    const created = await this.sfn.send(new CreateStateMachineCommand({
-      name: `${stateMachineLogicalId.slice(0, 70)}-${n}`,
-      definition: machine.definition,
-      roleArn: `arn:aws:iam::${ACCOUNT_ID}:role/EmulatorStateMachineRole`,
-    }));
+    const { stateMachineArn } = await this.createStateMachine(template, stateMachineLogicalId, options);
     const callsBefore = this.proxy.calls().length;
     const { executionArn } = await this.sfn.send(new StartExecutionCommand({
-      stateMachineArn: created.stateMachineArn,
-      name: options.name ?? `execution-${n}`,
+      stateMachineArn,
+      name: options.name ?? `execution-${this.sequence}`,
       input: JSON.stringify(options.input ?? {}),
     }));
     this.started.set(executionArn!, { callsBefore });
     return { executionArn: executionArn! };
+  }
+
+  /**
+   * Creates the template's state machine in moto, with the handlers its tasks invoke, for code under
+   * test to start (e.g. a pipeline action's handler). `waitForExecution` then takes its executions.
+   */
+  public async createStateMachine(
+    template: Template | object, stateMachineLogicalId: string, options: Pick<ExecutionOptions, 'handlers'>,
+  ): Promise<{ stateMachineArn: string }> {
+    const json = typeof (template as Template).toJSON === 'function' ? (template as Template).toJSON() : template;
+    const resolver = new TemplateResolver(json, REGION);
+    const machine = resolver.stateMachine(stateMachineLogicalId);
+    this.registerHandlers(machine.definition, machine.functions, options.handlers ?? {});
+    const created = await this.sfn.send(new CreateStateMachineCommand({
+      name: `${stateMachineLogicalId.slice(0, 70)}-${++this.sequence}`,
+      definition: machine.definition,
+      roleArn: `arn:aws:iam::${ACCOUNT_ID}:role/EmulatorStateMachineRole`,
+    }));
+    return { stateMachineArn: created.stateMachineArn! };
   }
 
   /** Waits until an execution ends (stopping it and failing after `timeoutMs`). */

@@ -1,4 +1,4 @@
-import { CreateTableCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client, RunInstancesCommand, StopInstancesCommand, TagSpecification } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
@@ -20,6 +20,8 @@ import { describeWithEmulator, ExecutionResult, handlerAsset, RecordedCall } fro
 const A = 'i-0123456789abcdef0';
 const B = 'i-0123456789abcdef1';
 const PIPELINE_EXECUTION_ID = '3f1c2b9e-7d4a-4e8b-9c1d-2a3b4c5d6e7f';
+const RUN = handlerAsset('vm-command', 'run');
+const EVENT = handlerAsset('vm-command', 'event');
 void ENV;
 
 function synth(props: Partial<VmCommandStageProps> = {}) {
@@ -30,21 +32,19 @@ function synth(props: Partial<VmCommandStageProps> = {}) {
     deliveryTimeout: Duration.seconds(30),
     executionTimeout: Duration.seconds(60),
     backstopInterval: Duration.seconds(1),
+    variableParameters: { commitId: '#{Source.CommitId}' },
     ...props,
   });
   stage.addToPipeline(pipeline, { input: source });
   const template = Template.fromStack(stack);
   const id = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as CfnElement);
-  return { template, stateMachineId: id(stage.stateMachine), tableName: id(stage.table) };
+  const table = stack.node.findChild('VmCommandStageShared').node.findChild('RunTable') as CfnElement & { node: any };
+  const [userParameters] = Object.values(template.findResources('AWS::CodePipeline::Pipeline'))
+    .map((p: any) => p.Properties.Stages.find((st: any) => st.Name === 'Vm').Actions[0].Configuration.UserParameters);
+  return { template, stateMachineId: id(stage.stateMachine), tableName: id(table), userParameters };
 }
 
-const HANDLERS = {
-  PreflightFunction: handlerAsset('vm-command-preflight'),
-  SendFunction: handlerAsset('vm-command-send'),
-  WaitFunction: handlerAsset('vm-command-wait'),
-  StatusFunction: handlerAsset('vm-command-status'),
-  FinishFunction: handlerAsset('vm-command-finish'),
-};
+type Synthesized = ReturnType<typeof synth> & { stateMachineArn: string };
 
 function statesEntered(result: ExecutionResult): string[] {
   return result.history.flatMap(e => (e.stateEnteredEventDetails ? [e.stateEnteredEventDetails.name!] : []));
@@ -54,8 +54,13 @@ function invocationsOf(calls: RecordedCall[], part: string): RecordedCall[] {
   return calls.filter(c => c.service === 'lambda' && c.operation === 'Invoke' && String(c.input.FunctionName).includes(part));
 }
 
+/** What the state machine's invocation of the run function asked for (its `step`). */
+function stepsInvoked(calls: RecordedCall[]): string[] {
+  return invocationsOf(calls, 'RunFunction').map(c => c.input.Payload.step);
+}
+
 describeWithEmulator('VmCommandStage on the emulator', emulator => {
-  async function prepare(props: Partial<VmCommandStageProps> = {}, online: Record<string, string> = { [A]: 'Online', [B]: 'Online' }) {
+  async function prepare(props: Partial<VmCommandStageProps> = {}, online: Record<string, string> = { [A]: 'Online', [B]: 'Online' }): Promise<Synthesized> {
     const synthesized = synth(props);
     process.env.TABLE_NAME = synthesized.tableName;
     await emulator().client(DynamoDBClient).send(new CreateTableCommand({
@@ -72,54 +77,48 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     emulator().script('ssm', 'CancelCommand', { body: {} });
     emulator().script('codepipeline', 'PutJobSuccessResult', { body: {} });
     emulator().script('codepipeline', 'PutJobFailureResult', { body: {} });
-    return synthesized;
+    const { stateMachineArn } = await emulator().createStateMachine(synthesized.template, synthesized.stateMachineId, { handlers: { RunFunction: RUN } });
+    return { ...synthesized, stateMachineArn };
   }
 
-  /**
-   * Records the run (and the pipeline execution that started it) as the start function does, then
-   * starts the execution named after it. The emulator names the state machine itself, so the run's
-   * execution ARN is filled in once the execution exists.
-   */
-  async function startRun(s: { template: Template; stateMachineId: string; tableName: string }, runId = 'job-1', targets: object = { instanceIds: [A, B] }) {
-    const table = emulator().client(DynamoDBClient);
-    await table.send(new PutItemCommand({
-      TableName: s.tableName,
-      Item: {
-        pk: { S: `run#${runId}` },
-        runId: { S: runId },
-        jobId: { S: runId },
-        jobRegisteredAt: { N: String(Date.now()) },
-        pipelineExecutionId: { S: PIPELINE_EXECUTION_ID },
-        awaitingJob: { BOOL: false },
-        reported: { BOOL: false },
+  /** The CodePipeline job for the stage's action, with its user parameters as CodePipeline resolves them. */
+  function pipelineJob(s: Synthesized, jobId: string, artifacts: object[] = []) {
+    const userParameters = s.userParameters['Fn::Join'][1]
+      .map((p: unknown) => (typeof p === 'string' ? p : s.stateMachineArn)).join('')
+      .replace('#{codepipeline.PipelineExecutionId}', PIPELINE_EXECUTION_ID)
+      .replace('#{Source.CommitId}', 'abc123');
+    return {
+      'CodePipeline.job': {
+        id: jobId,
+        accountId: '123456789012',
+        data: {
+          actionConfiguration: { configuration: { FunctionName: 'run', UserParameters: userParameters } },
+          inputArtifacts: artifacts,
+          artifactCredentials: { accessKeyId: 'testing', secretAccessKey: 'testing', sessionToken: 'testing' },
+        },
       },
-    }));
-    await table.send(new PutItemCommand({ TableName: s.tableName, Item: { pk: { S: `pipeline#${PIPELINE_EXECUTION_ID}` }, runId: { S: runId } } }));
-    const started = await emulator().startExecution(s.template, s.stateMachineId, {
-      name: runId,
-      input: { runId, jobId: runId, targets, parameters: { commitId: ['abc123'] } },
-      handlers: HANDLERS,
-    });
-    await table.send(new UpdateItemCommand({
-      TableName: s.tableName,
-      Key: { pk: { S: `run#${runId}` } },
-      UpdateExpression: 'SET executionArn = :a',
-      ExpressionAttributeValues: { ':a': { S: started.executionArn } },
-    }));
-    return started;
+    };
   }
 
-  /** An event as EventBridge would deliver it to the cleanup function (moto cannot invoke Lambda targets). */
-  function deliverToCleanup(tableName: string, event: object) {
-    return emulator().invokeHandler(handlerAsset('vm-command-cleanup'), event, {}, { TABLE_NAME: tableName });
+  /** The pipeline invokes the stage's action: the real run handler records the run and starts the execution named after the job. */
+  async function startRun(s: Synthesized, runId = 'job-1') {
+    await emulator().invokeHandler(RUN, pipelineJob(s, runId), {}, { TABLE_NAME: s.tableName });
+    const [started] = emulator().calls('states', 'StartExecution');
+    expect(started.input).toMatchObject({ stateMachineArn: s.stateMachineArn, name: runId });
+    return { executionArn: `${s.stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}` };
   }
 
-  function executionStatusEvent(executionArn: string, status: string) {
+  /** An event as EventBridge would deliver it to the event function (moto cannot invoke Lambda targets). */
+  function deliverToEventFunction(tableName: string, event: object) {
+    return emulator().invokeHandler(EVENT, event, {}, { TABLE_NAME: tableName });
+  }
+
+  function executionStatusEvent(executionArn: string, status: string, stop?: { error: string; cause: string }) {
     return {
       'source': 'aws.states',
       'detail-type': 'Step Functions Execution Status Change',
       'resources': [executionArn],
-      'detail': { executionArn, name: 'job-1', status, stateMachineArn: executionArn.replace(':execution:', ':stateMachine:').replace(/:[^:]+$/, '') },
+      'detail': { executionArn, name: 'job-1', status, stateMachineArn: executionArn.replace(':execution:', ':stateMachine:').replace(/:[^:]+$/, ''), ...stop },
     };
   }
 
@@ -142,13 +141,18 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     return recorded.input.Key.pk.S.slice('command#'.length);
   }
 
-  /** SSM's command status-change event, as EventBridge would deliver it to the notify function. */
+  /** SSM's command status-change event, as EventBridge would deliver it to the event function. */
   function notifyFinished(tableName: string, commandId: string, status = 'Success') {
-    return emulator().invokeHandler(handlerAsset('vm-command-notify'), {
+    return deliverToEventFunction(tableName, {
       'source': 'aws.ssm',
       'detail-type': 'EC2 Command Status-change Notification',
-      'detail': { 'command-id': commandId, status },
-    }, {}, { TABLE_NAME: tableName });
+      'detail': { 'command-id': commandId, status, 'parameters': { commands: ['# cdk-pipeline-stages run job-1'] } },
+    });
+  }
+
+  /** Waits until the execution parks in WaitForCompletion (the run function stored the task token). */
+  function parked() {
+    return emulator().waitForCall('dynamodb', 'UpdateItem', c => String(c.input.UpdateExpression).startsWith('SET taskToken'));
   }
 
   test('success on two instances: one run, its states and Lambda invocations counted, results as output variables', async () => {
@@ -156,7 +160,7 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     scriptInvocations({ [A]: [{ Status: 'Success' }], [B]: [{ Status: 'Success' }] });
     const { executionArn } = await startRun(s);
     // The SSM status-change event, as EventBridge would deliver it to the notify function.
-    await emulator().waitForCall('lambda', 'Invoke', c => String(c.input.FunctionName).includes('WaitFunction'));
+    await parked();
     const send = emulator().calls('ssm', 'SendCommand')[0];
     const commandId = await recordedCommandId();
     await notifyFinished(s.tableName, commandId);
@@ -166,7 +170,7 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     expect(send.input).toMatchObject({
       DocumentName: 'AWS-RunShellScript',
       InstanceIds: [A, B],
-      Parameters: { commands: ["export commitId='abc123'", 'make test'], executionTimeout: ['60'] },
+      Parameters: { commands: ['# cdk-pipeline-stages run job-1', "export commitId='abc123'", 'make test'], executionTimeout: ['60'] },
       TimeoutSeconds: 30,
       CloudWatchOutputConfig: { CloudWatchOutputEnabled: true },
     });
@@ -176,12 +180,13 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
       outputVariables: { CommandId: commandId, SucceededCount: '2', FailedCount: '0', Results: `${A}=Success,${B}=Success` },
     }]);
     const states = statesEntered(result);
-    const lambdaInvocations = invocationsOf(result.calls, 'Function').length;
-    // One run: pre-flight, send, one wait, one status check, the choice and finish; plus the notify
-    // function (above) and the pipeline's start function outside the state machine.
+    // One run: pre-flight, send, one wait, one status check, the choice and finish; plus the event
+    // function (above) and the pipeline's action outside the state machine.
     expect(states).toEqual(['PreFlight', 'SendCommand', 'WaitForCompletion', 'CheckStatus', 'IsFinished', 'Finish']);
-    expect(lambdaInvocations).toBe(5);
-    console.log(`one run: ${states.length} states entered, ${result.history.length} history events, ${lambdaInvocations} Lambda invocations by the state machine (+1 notify, +1 start)`);
+    expect(stepsInvoked(result.calls)).toEqual(['preflight', 'send', 'wait', 'status', 'finish']);
+    const tableCalls = emulator().calls().filter(c => c.service === 'dynamodb').length;
+    console.log(`one run: ${states.length} states entered, ${result.history.length} history events, `
+      + `${stepsInvoked(result.calls).length} Lambda invocations by the state machine (+1 event, +1 action), ${tableCalls} DynamoDB calls`);
   });
 
   test('one instance fails: the stage fails with that instance\'s status and output tail', async () => {
@@ -215,7 +220,7 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     const started = Date.now();
     const { executionArn } = await startRun(s);
     const commandId = await recordedCommandId();
-    await emulator().waitForCall('lambda', 'Invoke', c => String(c.input.FunctionName).includes('WaitFunction'));
+    await parked();
     await notifyFinished(s.tableName, commandId);
     const result = await emulator().waitForExecution(executionArn, 20_000);
     expect(result.status).toBe('SUCCEEDED');
@@ -270,12 +275,12 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     expect(emulator().calls('ssm', 'CancelCommand')).toHaveLength(0);
     expect(jobResults('PutJobFailureResult')).toHaveLength(0);
 
-    await deliverToCleanup(s.tableName, executionStatusEvent(executionArn, 'TIMED_OUT'));
+    await deliverToEventFunction(s.tableName, executionStatusEvent(executionArn, 'TIMED_OUT'));
     const commandId = emulator().calls('ssm', 'CancelCommand')[0]?.input.CommandId;
     expect(emulator().calls('ssm', 'CancelCommand').map(c => c.input)).toEqual([{ CommandId: commandId, InstanceIds: [A, B] }]);
     // EventBridge delivers at least once, and retries: a second delivery (the command is cancelled by now) reports nothing more.
     scriptInvocations({ [A]: [{ Status: 'Cancelled' }], [B]: [{ Status: 'Cancelled' }] });
-    await deliverToCleanup(s.tableName, executionStatusEvent(executionArn, 'TIMED_OUT'));
+    await deliverToEventFunction(s.tableName, executionStatusEvent(executionArn, 'TIMED_OUT'));
 
     expect(emulator().calls('ssm', 'CancelCommand')).toHaveLength(1);
     expect(jobResults('PutJobSuccessResult')).toEqual([]);
@@ -286,13 +291,13 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
   });
 
   describe('the pipeline execution is stopped while the command runs', () => {
-    const pipelineEvent = (state: string) => ({
-      'source': 'aws.codepipeline',
-      'detail-type': 'CodePipeline Action Execution State Change',
-      'resources': ['arn:aws:codepipeline:us-east-1:123456789012:release'],
-      'detail': {
+    /** The pipeline's event as the stage's rule hands it to the event function: the detail, with the stage's state machine. */
+    const pipelineEvent = (s: Synthesized, state: string, executionId = PIPELINE_EXECUTION_ID) => ({
+      source: 'aws.codepipeline',
+      stateMachineArn: s.stateMachineArn,
+      detail: {
         'pipeline': 'release',
-        'execution-id': PIPELINE_EXECUTION_ID,
+        'execution-id': executionId,
         'stage': 'Vm',
         'action': 'Vm',
         state,
@@ -303,7 +308,7 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     test.each([
       ['ABANDONED', 'refuses it', { error: { code: 'InvalidJobStateException', message: 'Job is not in progress' } }],
       ['CANCELED', 'takes it', { body: {} }],
-    ])('action %s (the job %s): the execution is aborted, the command cancelled where it still runs, the failure offered to the job once', async (state, _takes, jobReply) => {
+    ])('action %s (the job %s): the execution is aborted, then cleanup runs once: the command cancelled where it still runs, the failure offered to the job once', async (state, _takes, jobReply) => {
       const s = await prepare({ backstopInterval: Duration.minutes(5) });
       // The command already finished on A; it runs on B until it is cancelled there.
       emulator().script('ssm', 'GetCommandInvocation', (input: any) => ({
@@ -317,29 +322,31 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
       emulator().script('codepipeline', 'PutJobFailureResult', jobReply);
       const { executionArn } = await startRun(s);
       const commandId = await recordedCommandId();
-      await emulator().waitForCall('dynamodb', 'UpdateItem', c => String(c.input.UpdateExpression).startsWith('SET taskToken'));
+      await parked();
 
-      await deliverToCleanup(s.tableName, pipelineEvent(state));
-      // Cancelling ends the command (Cancelled on B), and SSM's status event reaches the notify function,
-      // which hands the task token back. On AWS the stopped execution refuses it; moto 5.2.1 only
-      // notices StopExecution once the waiting task wakes up (left to time out, it ends the execution
-      // FAILED with States.Timeout instead of ABORTED).
-      await notifyFinished(s.tableName, commandId, 'Cancelled');
+      await deliverToEventFunction(s.tableName, pipelineEvent(s, state));
+      const cause = `pipeline release execution ${PIPELINE_EXECUTION_ID} was ${state.toLowerCase()}`;
+      expect(emulator().calls('states', 'StopExecution').map(c => c.input)).toEqual([{ executionArn, error: 'PipelineStopped', cause }]);
+      // Stopping the execution is all the pipeline event does: the ABORTED event cleans up.
+      expect(emulator().calls('ssm', 'CancelCommand')).toHaveLength(0);
+      expect(jobResults('PutJobFailureResult')).toHaveLength(0);
+      // moto 5.2.1 only notices StopExecution once the waiting task wakes up: a command event wakes it.
+      await notifyFinished(s.tableName, commandId, 'Success');
       const result = await emulator().waitForExecution(executionArn, 15_000);
-
-      // moto aborts the execution for real (it keeps no error or cause: those are in the recorded call).
       expect(result.status).toBe('ABORTED');
       expect(statesEntered(result)).toEqual(['PreFlight', 'SendCommand', 'WaitForCompletion']);
-      const message = `pipeline release execution ${PIPELINE_EXECUTION_ID} was ${state.toLowerCase()}`;
-      expect(emulator().calls('states', 'StopExecution').map(c => c.input)).toEqual([{ executionArn, error: 'PipelineStopped', cause: message }]);
-      // moto has no CancelCommand: it is scripted, and recorded.
-      expect(emulator().calls('ssm', 'CancelCommand').map(c => c.input)).toEqual([{ CommandId: commandId, InstanceIds: [B] }]);
-      expect(jobResults('PutJobFailureResult')).toEqual([{ jobId: 'job-1', failureDetails: { type: 'JobFailed', message } }]);
 
-      // The aborted execution's own status event finds the run settled: nothing more is cancelled or reported.
-      await deliverToCleanup(s.tableName, executionStatusEvent(executionArn, 'ABORTED'));
-      expect(emulator().calls('ssm', 'CancelCommand')).toHaveLength(1);
-      expect(jobResults('PutJobFailureResult')).toHaveLength(1);
+      // The ABORTED event, with the error and cause StopExecution gave, delivered twice (EventBridge delivers at least once).
+      await deliverToEventFunction(s.tableName, executionStatusEvent(executionArn, 'ABORTED', { error: 'PipelineStopped', cause }));
+      await deliverToEventFunction(s.tableName, executionStatusEvent(executionArn, 'ABORTED', { error: 'PipelineStopped', cause }));
+
+      // moto has no CancelCommand: it is scripted, and recorded. Cleanup ran once: one stop, one cancel, one report.
+      expect(emulator().calls('ssm', 'CancelCommand').map(c => c.input)).toEqual([{ CommandId: commandId, InstanceIds: [B] }]);
+      expect(jobResults('PutJobFailureResult')).toEqual([{
+        jobId: 'job-1',
+        failureDetails: { type: 'JobFailed', message: `the run's state machine execution aborted: PipelineStopped: ${cause}\ncommand ${commandId} was cancelled on ${B}` },
+      }]);
+      expect(emulator().calls('states', 'StopExecution')).toHaveLength(1);
       expect(jobResults('PutJobSuccessResult')).toEqual([]);
     });
 
@@ -347,9 +354,8 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
       const s = await prepare({ backstopInterval: Duration.minutes(5) });
       scriptInvocations({ [A]: [{ Status: 'InProgress' }], [B]: [{ Status: 'InProgress' }] });
       const { executionArn } = await startRun(s);
-      await emulator().waitForCall('lambda', 'Invoke', c => String(c.input.FunctionName).includes('WaitFunction'));
-      const other = pipelineEvent('ABANDONED');
-      await deliverToCleanup(s.tableName, { ...other, detail: { ...other.detail, 'execution-id': '00000000-0000-4000-8000-000000000000' } });
+      await parked();
+      await deliverToEventFunction(s.tableName, pipelineEvent(s, 'ABANDONED', '00000000-0000-4000-8000-000000000000'));
       expect(emulator().calls('states', 'StopExecution')).toEqual([]);
       expect(emulator().calls('ssm', 'CancelCommand')).toEqual([]);
       expect(jobResults('PutJobFailureResult')).toEqual([]);
@@ -383,7 +389,7 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     // the EC2 instances, and a hybrid node (which has no EC2 record), as Online.
     const s = await prepare({ targets: VmTargets.tags({ Role: ['scanner'] }) }, { [managed]: 'Online', [hybrid]: 'Online' });
 
-    const result = await emulator().waitForExecution((await startRun(s, 'job-1', { tags: { Role: ['scanner'] } })).executionArn);
+    const result = await emulator().waitForExecution((await startRun(s)).executionArn);
 
     expect(result.status).toBe('SUCCEEDED');
     expect(emulator().calls('ec2', 'DescribeInstances').map(c => c.input)).toEqual([expect.objectContaining({
@@ -402,7 +408,7 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     const result = await emulator().waitForExecution((await startRun(s)).executionArn);
     expect(result.status).toBe('SUCCEEDED');
     expect(statesEntered(result).filter(n => n === 'SendCommand')).toHaveLength(1);
-    expect(invocationsOf(result.calls, 'SendFunction')).toHaveLength(2);
+    expect(stepsInvoked(result.calls).filter(step => step === 'send')).toHaveLength(2);
     expect(jobResults('PutJobSuccessResult')).toHaveLength(1);
   });
 
@@ -413,28 +419,20 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
       await s3.send(new CreateBucketCommand({ Bucket: 'artifacts' }));
       const zip = zipSync(Object.fromEntries(Object.entries(files).map(([name, text]) => [name, strToU8(text)])));
       await s3.send(new PutObjectCommand({ Bucket: 'artifacts', Key: 'src.zip', Body: zip }));
-      const env = Object.values(Template.prototype.findResources.call(s.template, 'AWS::Lambda::Function'))
-        .map((f: any) => f.Properties.Environment?.Variables).find((v: any) => v?.PARAMETERS_FILE);
-      await emulator().invokeHandler(handlerAsset('vm-command-start'), {
-        'CodePipeline.job': {
-          id: 'job-file',
-          data: {
-            actionConfiguration: { configuration: { UserParameters: '{}' } },
-            inputArtifacts: [{ name: 'Source', location: { type: 'S3', s3Location: { bucketName: 'artifacts', objectKey: 'src.zip' } } }],
-            artifactCredentials: { accessKeyId: 'testing', secretAccessKey: 'testing', sessionToken: 'testing' },
-          },
-        },
-      }, {}, {
-        TABLE_NAME: s.tableName,
-        STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:unused',
-        TARGETS: env.TARGETS,
-        PARAMETERS_FILE: env.PARAMETERS_FILE,
-        FILE_PARAMETERS: env.FILE_PARAMETERS,
-        ALLOW_TARGETS_FROM_FILE: env.ALLOW_TARGETS_FROM_FILE,
-      });
-      expect(emulator().calls('states', 'StartExecution')).toHaveLength(0);
-      return jobResults('PutJobFailureResult').map(r => r.failureDetails.message);
+      await emulator().invokeHandler(RUN, pipelineJob(s, 'job-file', [
+        { name: 'Source', location: { type: 'S3', s3Location: { bucketName: 'artifacts', objectKey: 'src.zip' } } },
+      ]), {}, { TABLE_NAME: s.tableName });
+      return { s, failures: jobResults('PutJobFailureResult').map(r => r.failureDetails.message) };
     }
+
+    test('an allowlisted value reaches the command as an environment variable of the script', async () => {
+      scriptInvocations({ [A]: [{ Status: 'Success' }], [B]: [{ Status: 'Success' }] });
+      const { s, failures } = await runStart({ 'ci/vm.json': '{"parameters": {"suite": "smoke"}}' });
+      expect(failures).toEqual([]);
+      const send = await emulator().waitForCall('ssm', 'SendCommand');
+      expect(send.input.Parameters.commands).toEqual(['# cdk-pipeline-stages run job-file', "export commitId='abc123'", "export suite='smoke'", 'make test']);
+      await emulator().waitForExecution(`${s.stateMachineArn.replace(':stateMachine:', ':execution:')}:job-file`);
+    });
 
     test.each<[string, Record<string, string>, string | RegExp]>([
       ['malformed', { 'ci/vm.json': '{"parameters": {' }, /^parameters file `ci\/vm.json` is not valid JSON: /],
@@ -442,7 +440,7 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
       ['a wrong type', { 'ci/vm.json': '{"parameters": {"suite": 3}}' }, 'parameters file `ci/vm.json` is invalid: `parameters.suite`: Expected string, received number'],
       ['missing', { 'README.md': '# app' }, 'parameters file `ci/vm.json` was not found in the input artifact `Source`'],
     ])('%s: the job fails with a message naming the problem', async (_name, files, message) => {
-      const [failure] = await runStart(files);
+      const [failure] = (await runStart(files)).failures;
       if (typeof message === 'string') expect(failure).toBe(message);
       else expect(failure).toMatch(message);
     });

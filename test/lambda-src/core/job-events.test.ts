@@ -21,7 +21,7 @@ let stopWork: jest.MockedFunction<StopWork>;
 beforeEach(() => {
   for (const m of [dynamodb, codepipeline, sfn]) m.reset();
   process.env.TABLE_NAME = 'runs';
-  stopWork = jest.fn(async () => 'command cmd-1 was cancelled on i-1');
+  stopWork = jest.fn<ReturnType<StopWork>, Parameters<StopWork>>(async () => 'command cmd-1 was cancelled on i-1');
   codepipeline.onAnyCommand().resolves({});
   sfn.onAnyCommand().resolves({});
   dynamodb.on(GetItemCommand, { Key: { pk: { S: 'run#run-1' } } }).resolves({ Item: runItem() });

@@ -2,7 +2,7 @@ import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultComm
 import type { CodePipelineEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { InputError } from '../../../lambda-src/core/errors';
-import { resetPipelineJobClient, runPipelineJob } from '../../../lambda-src/core/pipeline-job';
+import { putJobFailure, resetPipelineJobClient, runPipelineJob } from '../../../lambda-src/core/pipeline-job';
 
 const codepipeline = mockClient(CodePipelineClient);
 const event = { 'CodePipeline.job': { id: 'job-1', accountId: '111111111111', data: {} } } as unknown as CodePipelineEvent;
@@ -67,4 +67,12 @@ test('an event that is not a CodePipeline job is rejected without reporting', as
   await expect(runPipelineJob({} as CodePipelineEvent, async () => ({ status: 'succeeded' })))
     .rejects.toThrow('the event is not a CodePipeline job: `CodePipeline.job.id` is missing');
   expect(results()).toEqual({ success: [], failure: [] });
+});
+
+test('a job that already has its result (InvalidJobStateException) needs nothing more: no error, no second result', async () => {
+  codepipeline.on(PutJobFailureResultCommand).rejects(Object.assign(new Error('Job is not in progress'), { name: 'InvalidJobStateException' }));
+  await expect(putJobFailure('job-1', 'the pipeline was stopped')).resolves.toBeUndefined();
+  codepipeline.on(PutJobSuccessResultCommand).rejects(Object.assign(new Error('Job is not in progress'), { name: 'InvalidJobStateException' }));
+  await expect(runPipelineJob(event, async () => ({ status: 'succeeded' }))).resolves.toBeUndefined();
+  expect(codepipeline.commandCalls(PutJobFailureResultCommand)).toHaveLength(1);
 });
