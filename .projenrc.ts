@@ -78,6 +78,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@types/aws-lambda@8.10.164',
     'tsconfig-paths@4.2.0',
     'esbuild@0.28.2',
+    // The emulator tests drive moto's EventBridge and SQS with them.
+    '@aws-sdk/client-eventbridge@3.1169.0',
+    '@aws-sdk/client-sqs@3.1169.0',
     ...BUNDLED_HANDLER_DEPS,
   ],
 
@@ -114,6 +117,8 @@ project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('/CONTRIBUTING.md');
 project.addPackageIgnore('/rosetta/');
+project.addPackageIgnore('/scripts/');
+project.addPackageIgnore('/.moto/');
 
 // --- The example consumer app (the README's main job)
 project.addTask('example', {

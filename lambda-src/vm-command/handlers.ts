@@ -1,35 +1,38 @@
 import type { EventBridgeEvent } from 'aws-lambda';
-import { cancelUnfinished } from './cancel';
-import { CommandWork } from './command-table';
-import { finish } from './finish';
-import { notify } from './notify';
-import { preflight } from './preflight';
-import { send } from './send';
-import { start } from './start';
-import { status } from './status';
-import { wait } from './wait';
+import type { CommandWork } from './command-table';
 import { InputError } from '../core/errors';
-import { handleJobEvent, isJobEvent } from '../core/job-events';
 
 /*
  * The VmCommandStage asset. Its two functions are shared by every VM stage of a stack:
  * - `run`: the pipeline action, which starts the stage's state machine, and every step of the
  *   state machines, named by the payload's `step`;
  * - `event`: SSM's command events, and the executions and pipeline actions that stopped.
+ * Each part is imported when first used, so a cold start loads only the SDK clients it needs
+ * (the bundler keeps the parts in the one asset, initialized lazily).
  */
 
-const STEPS: Record<string, (event: any) => Promise<unknown>> = { preflight, send, wait, status, finish };
+type Handler = (event: any) => Promise<unknown>;
+
+const STEPS: Record<string, () => Promise<Handler>> = {
+  preflight: async () => (await import('./preflight')).preflight,
+  send: async () => (await import('./send')).send,
+  wait: async () => (await import('./wait')).wait,
+  status: async () => (await import('./status')).status,
+  finish: async () => (await import('./finish')).finish,
+};
 
 export async function run(e: any): Promise<unknown> {
-  if (e && typeof e === 'object' && 'CodePipeline.job' in e) return start(e);
-  const step = typeof e?.step === 'string' ? STEPS[e.step] : undefined;
-  if (!step) throw new InputError(`unknown step ${JSON.stringify(e?.step)}; expected one of ${Object.keys(STEPS).join(', ')}`);
-  return step(e);
+  if (e && typeof e === 'object' && 'CodePipeline.job' in e) return (await import('./start')).start(e);
+  const load = typeof e?.step === 'string' ? STEPS[e.step] : undefined;
+  if (!load) throw new InputError(`unknown step ${JSON.stringify(e?.step)}; expected one of ${Object.keys(STEPS).join(', ')}`);
+  return (await load())(e);
 }
 
 export async function event(e: EventBridgeEvent<string, unknown>): Promise<void> {
-  if (e?.source === 'aws.ssm') return notify(e);
+  if (e?.source === 'aws.ssm') return (await import('./notify')).notify(e);
+  const { handleJobEvent, isJobEvent } = await import('../core/job-events');
   if (!isJobEvent(e)) throw new InputError(`unexpected event source ${JSON.stringify(e?.source)}`);
+  const { cancelUnfinished } = await import('./cancel');
   return handleJobEvent(e, async run => {
     const work = run.work as CommandWork | undefined;
     if (!work?.commandId) return undefined;

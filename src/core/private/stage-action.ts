@@ -1,9 +1,10 @@
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgeInvokeOfVersions } from './nag';
 
@@ -29,11 +30,24 @@ export class StageAction implements codepipeline.IAction {
     this.hooks.onBound?.(stage.pipeline, this.actionProperties.actionName);
     const config = this.action.bind(scope, stage, options);
     this.hooks.acknowledge?.(options.role);
+    if (this.actionProperties.inputs?.length) acknowledgeArtifactRead(options.role, options.bucket);
     return config;
   }
 
   public onStateChange(name: string, target?: events.IRuleTarget, options?: events.RuleProps): events.Rule {
     return this.action.onStateChange(name, target, options);
+  }
+}
+
+/** Acknowledges the findings of aws-cdk-lib's read grant on the pipeline's artifact bucket, which an action with inputs gets. */
+function acknowledgeArtifactRead(role: iam.IRole, bucket: s3.IBucket): void {
+  const reason = 'aws-cdk-lib lets an action with input artifacts read the pipeline\'s artifact bucket (its objects are named per execution).';
+  for (const action of ['s3:GetBucket*', 's3:GetObject*', 's3:List*']) {
+    Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Action::${action}]`, reason });
+  }
+  const cfnBucket = bucket.node.defaultChild as s3.CfnBucket | undefined;
+  if (cfnBucket) {
+    Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::<${Stack.of(bucket).getLogicalId(cfnBucket)}.Arn>/*]`, reason });
   }
 }
 

@@ -1,0 +1,56 @@
+import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { IConstruct } from 'constructs';
+import { SlackNotifyStage, SlackWebhook, VmCommand, VmCommandStage, VmTargets } from '../../src';
+import { pipelineStack } from '../vm-command/fixtures';
+
+/*
+ * The resources stages add to a stack: what a user's stack holds against CloudFormation's limit of
+ * 500. A stage owns the resources under its own path and, for the first stage of its kind in the
+ * stack, those of the functions it shares with later ones. The pipeline's own resources (including
+ * the role aws-cdk-lib gives each action) are the pipeline's.
+ */
+
+/** Resources in the stack whose construct path lies under one of the scopes. */
+export function resourcesUnder(stack: Stack, scopes: IConstruct[]): number {
+  const prefixes = scopes.map(s => `${s.node.path}/`);
+  return stack.node.findAll().filter(c => CfnResource.isCfnResource(c) && prefixes.some(p => c.node.path.startsWith(p))).length;
+}
+
+export function countResources(stack: Stack): number {
+  return stack.node.findAll().filter(c => CfnResource.isCfnResource(c)).length;
+}
+
+/** A pipeline stack with `vmStages` VM stages (the props of the README's quick start) and, optionally, a Slack stage. */
+export function weightStack(vmStages: number, withSlack = false, app = new App()) {
+  const { stack, pipeline, source } = pipelineStack(app);
+  const stages = Array.from({ length: vmStages }, (_, i) => {
+    const stage = new VmCommandStage(stack, `Vm${i + 1}`, {
+      targets: VmTargets.instanceIds(['i-0123456789abcdef0', 'mi-0123456789abcdef0']),
+      command: VmCommand.shell(['./run-tests.sh']),
+      variableParameters: { commitId: '#{Source.ETag}' },
+    });
+    stage.addToPipeline(pipeline, { input: source });
+    return stage;
+  });
+  if (withSlack) {
+    const secret = new secretsmanager.Secret(stack, 'SlackWebhook');
+    Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'A Slack webhook is replaced by hand in Slack, not rotated.' });
+    new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'team', webhook: SlackWebhook.fromSecret(secret) }] })
+      .addToPipeline(pipeline);
+  }
+  const shared = stack.node.tryFindChild('VmCommandStageShared');
+  return { app, stack, pipeline, stages, shared };
+}
+
+/** The figures the weight budget holds: the first VM stage with its shared functions, each further one, and a whole stack. */
+export function weightFigures() {
+  const one = weightStack(1);
+  const two = weightStack(2);
+  const twenty = weightStack(20, true);
+  return {
+    firstStage: resourcesUnder(one.stack, [one.stages[0], one.shared!]),
+    furtherStage: resourcesUnder(two.stack, [two.stages[1]]),
+    twentyStagesWithPipelineAndSlack: countResources(twenty.stack),
+  };
+}
