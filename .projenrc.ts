@@ -156,4 +156,9 @@ project.addTask('bench:bundles', {
   steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/bench-bundles.ts' }],
 });
 
+project.addTask('bench:weight', {
+  description: 'Print the resources the stages add to a stack, against the weight budget',
+  steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/bench-weight.ts' }],
+});
+
 project.synth();

@@ -24,7 +24,13 @@ function loadMillis(file: string): number {
 function sdkClientsOf(asset: string): string[] {
   const { metafile } = buildSync({
     entryPoints: [path.join(ROOT, 'lambda-src', asset, 'handlers.ts')],
-    bundle: true, minify: true, platform: 'node', target: 'node20', write: false, metafile: true, logLevel: 'silent',
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node20',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
   });
   const clients = Object.keys(metafile!.inputs).flatMap(input => input.match(/node_modules\/(@aws-sdk\/client-[a-z0-9-]+)\//)?.[1] ?? []);
   return [...new Set(clients)].sort();

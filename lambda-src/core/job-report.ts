@@ -1,9 +1,9 @@
 import { CodePipelineClient, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import { reasonOf } from './errors';
-import { logger } from './logger';
-import { putJobFailure, putJobSuccess } from './pipeline-job';
-import { Outcome } from './outcome';
 import { abandonRenewal, beginRenewal, getRun, markReported, settleOutcome } from './job-table';
+import { logger } from './logger';
+import { Outcome } from './outcome';
+import { putJobFailure, putJobSuccess } from './pipeline-job';
 
 /** Reports an outcome to a CodePipeline job; a refused success is reported as a failure. */
 export async function reportOutcome(jobId: string, outcome: Outcome): Promise<void> {

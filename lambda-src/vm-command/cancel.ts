@@ -1,8 +1,8 @@
 import { CancelCommandCommand, GetCommandInvocationCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { isTerminal } from './statuses';
 import { reasonOf } from '../core/errors';
 import { logger } from '../core/logger';
 import { mapLimit } from '../core/map-limit';
-import { isTerminal } from './statuses';
 
 let client: SSMClient | undefined;
 function ssm(): SSMClient {

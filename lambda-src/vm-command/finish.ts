@@ -1,9 +1,9 @@
 import { z } from 'zod/v3';
-import { parseInput } from '../core/input';
-import { logger } from '../core/logger';
 import { cancelUnfinished } from './cancel';
-import { Outcome, OutcomeSchema } from '../core/outcome';
+import { parseInput } from '../core/input';
 import { settleRun, SettleResult } from '../core/job-report';
+import { logger } from '../core/logger';
+import { Outcome, OutcomeSchema } from '../core/outcome';
 import { describeStepError } from '../core/step-error';
 
 /*

@@ -14,27 +14,27 @@ import { InputError } from '../core/errors';
 type Handler = (event: any) => Promise<unknown>;
 
 const STEPS: Record<string, () => Promise<Handler>> = {
-  preflight: async () => (await import('./preflight')).preflight,
-  send: async () => (await import('./send')).send,
-  wait: async () => (await import('./wait')).wait,
-  status: async () => (await import('./status')).status,
-  finish: async () => (await import('./finish')).finish,
+  preflight: async () => (await import('./preflight.js')).preflight,
+  send: async () => (await import('./send.js')).send,
+  wait: async () => (await import('./wait.js')).wait,
+  status: async () => (await import('./status.js')).status,
+  finish: async () => (await import('./finish.js')).finish,
 };
 
 export async function run(e: any): Promise<unknown> {
-  if (e && typeof e === 'object' && 'CodePipeline.job' in e) return (await import('./start')).start(e);
+  if (e && typeof e === 'object' && 'CodePipeline.job' in e) return (await import('./start.js')).start(e);
   const load = typeof e?.step === 'string' ? STEPS[e.step] : undefined;
   if (!load) throw new InputError(`unknown step ${JSON.stringify(e?.step)}; expected one of ${Object.keys(STEPS).join(', ')}`);
   return (await load())(e);
 }
 
 export async function event(e: EventBridgeEvent<string, unknown>): Promise<void> {
-  if (e?.source === 'aws.ssm') return (await import('./notify')).notify(e);
-  const { handleJobEvent, isJobEvent } = await import('../core/job-events');
+  if (e?.source === 'aws.ssm') return (await import('./notify.js')).notify(e);
+  const { handleJobEvent, isJobEvent } = await import('../core/job-events.js');
   if (!isJobEvent(e)) throw new InputError(`unexpected event source ${JSON.stringify(e?.source)}`);
-  const { cancelUnfinished } = await import('./cancel');
-  return handleJobEvent(e, async run => {
-    const work = run.work as CommandWork | undefined;
+  const { cancelUnfinished } = await import('./cancel.js');
+  return handleJobEvent(e, async stopped => {
+    const work = stopped.work as CommandWork | undefined;
     if (!work?.commandId) return undefined;
     const cancelled = await cancelUnfinished(work.commandId, work.instanceIds ?? []);
     return cancelled.length ? `command ${work.commandId} was cancelled on ${cancelled.join(', ')}` : undefined;

@@ -1,9 +1,9 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod/v3';
-import { parseInput } from '../core/input';
-import { logger } from '../core/logger';
 import { markCommandCompleted } from './command-table';
 import { resumeWaitingTask } from './task-token';
+import { parseInput } from '../core/input';
+import { logger } from '../core/logger';
 
 /*
  * EventBridge target for SSM "EC2 Command Status-change Notification" events with a final status:

@@ -4,9 +4,9 @@ import {
   DescribeInstanceInformationCommand, InstanceInformation, InstanceInformationStringFilter, SSMClient,
 } from '@aws-sdk/client-ssm';
 import { z } from 'zod/v3';
+import { describeTargets, MAX_INSTANCE_IDS, Targets, TargetsSchema } from './targets';
 import { parseInput } from '../core/input';
 import { logger } from '../core/logger';
-import { describeTargets, MAX_INSTANCE_IDS, Targets, TargetsSchema } from './targets';
 
 /*
  * The run's first step: resolves the run's targets to instance ids and checks that SSM can reach

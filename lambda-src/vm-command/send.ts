@@ -1,10 +1,10 @@
 import { SendCommandCommand, SSMClient, Target } from '@aws-sdk/client-ssm';
 import { z } from 'zod/v3';
+import { recordCommand } from './command-table';
+import { Targets, TargetsSchema } from './targets';
 import { InputError } from '../core/errors';
 import { parseInput } from '../core/input';
 import { logger } from '../core/logger';
-import { recordCommand } from './command-table';
-import { Targets, TargetsSchema } from './targets';
 
 /*
  * The run's send step: sends the command. Instance-id targets are sent as InstanceIds; tag and

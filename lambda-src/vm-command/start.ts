@@ -2,12 +2,12 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { CodePipelineEvent } from 'aws-lambda';
 import { unzipSync } from 'fflate';
 import { z } from 'zod/v3';
+import { Targets, TargetsSchema } from './targets';
 import { InputError } from '../core/errors';
 import { parseInput, parseJson } from '../core/input';
-import { logger } from '../core/logger';
 import { handleJobStart, JobParametersSchema } from '../core/job-start';
+import { logger } from '../core/logger';
 import { CodePipelineJob } from '../core/pipeline-job';
-import { Targets, TargetsSchema } from './targets';
 
 /*
  * The VM stage's part of starting a run: validates the parameters file against the allowlist and

@@ -1,12 +1,12 @@
 import { GetCommandInvocationCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod/v3';
 import { evaluate, InvocationResult } from './evaluate';
+import { isTerminal } from './statuses';
 import { parseInput } from '../core/input';
+import { renewJobIfOld } from '../core/job-report';
 import { logger } from '../core/logger';
 import { mapLimit } from '../core/map-limit';
 import { Outcome } from '../core/outcome';
-import { renewJobIfOld } from '../core/job-report';
-import { isTerminal } from './statuses';
 
 /*
  * Step Functions task, after the command-finished event or the backstop timeout: reads every

@@ -1,8 +1,8 @@
 import { z } from 'zod/v3';
-import { parseInput } from '../core/input';
-import { logger } from '../core/logger';
 import { storeTaskToken } from './command-table';
 import { resumeWaitingTask } from './task-token';
+import { parseInput } from '../core/input';
+import { logger } from '../core/logger';
 
 /*
  * Step Functions `.waitForTaskToken` task: parks the execution until SSM reports the command

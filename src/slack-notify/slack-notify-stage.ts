@@ -9,9 +9,9 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PipelineEvent, SlackOutcome } from './pipeline-event';
 import { SlackWebhook } from './slack-webhook';
+import { PipelineStage, RenderActionsOptions } from '../core/pipeline-stage';
 import { createBundledFunction } from '../core/private/bundled-function';
 import { createDeadLetterQueue, lambdaTargetWithDeadLetterQueue, sendFailedInvocationsTo } from '../core/private/event-delivery';
-import { PipelineStage, RenderActionsOptions } from '../core/pipeline-stage';
 import { lambdaStageAction } from '../core/private/stage-action';
 import { invalid, requireDurationInRange, requireMatch, requireNonEmptyArray, requireNonEmptyString, validateProps } from '../core/private/validation';
 

@@ -4,6 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PipelineStage, RenderActionsOptions } from '../../src';
+import { actionPart } from '../../src/core/private/action-parts';
 
 /** Test-only stage: one Lambda invoke action. */
 export class LambdaTestStage extends PipelineStage {
@@ -51,10 +52,7 @@ export class StateMachineTestStage extends PipelineStage {
           : actions.StateMachineInput.literal({ from: 'test' }),
         variablesNamespace: options.variablesNamespace,
       }),
-      new actions.ManualApprovalAction({
-        actionName: `${options.actionName}-Approve`,
-        runOrder: options.runOrder + 1,
-      }),
+      new actions.ManualApprovalAction({ ...actionPart(options, 'Approve', 1), variablesNamespace: undefined }),
     ];
   }
 }

@@ -1,6 +1,6 @@
-import { HandlerName } from '../../src/core/private/assets';
 import * as slackNotify from '../../lambda-src/slack-notify/handlers';
 import * as vmCommand from '../../lambda-src/vm-command/handlers';
+import { HandlerName } from '../../src/core/private/assets';
 
 // Type-checked before the handlers are bundled: a handler name a construct passes to
 // createBundledFunction that its asset does not export fails the build here, not at deploy time.

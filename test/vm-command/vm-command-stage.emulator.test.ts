@@ -77,7 +77,9 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     emulator().script('ssm', 'CancelCommand', { body: {} });
     emulator().script('codepipeline', 'PutJobSuccessResult', { body: {} });
     emulator().script('codepipeline', 'PutJobFailureResult', { body: {} });
-    const { stateMachineArn } = await emulator().createStateMachine(synthesized.template, synthesized.stateMachineId, { handlers: { RunFunction: RUN } });
+    const { stateMachineArn } = await emulator().createStateMachine(synthesized.template, synthesized.stateMachineId, {
+      handlers: { RunFunction: RUN },
+    });
     return { ...synthesized, stateMachineArn };
   }
 

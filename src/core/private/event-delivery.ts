@@ -46,6 +46,8 @@ export function deliveryWithDeadLetterQueue(queue: sqs.IQueue, maxEventAge: Dura
 }
 
 /** An EventBridge target for the function that retries delivery, then keeps the event in the queue. */
-export function lambdaTargetWithDeadLetterQueue(fn: lambda.IFunction, queue: sqs.IQueue, maxEventAge: Duration, event?: events.RuleTargetInput): targets.LambdaFunction {
+export function lambdaTargetWithDeadLetterQueue(
+  fn: lambda.IFunction, queue: sqs.IQueue, maxEventAge: Duration, event?: events.RuleTargetInput,
+): targets.LambdaFunction {
   return new targets.LambdaFunction(fn, { ...deliveryWithDeadLetterQueue(queue, maxEventAge), event });
 }

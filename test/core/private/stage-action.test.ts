@@ -4,6 +4,7 @@ import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { actionPart } from '../../../src/core/private/action-parts';
 import { lambdaStageAction, StageAction } from '../../../src/core/private/stage-action';
 
 function pipelineWith(stack: Stack, action: codepipeline.IAction) {
@@ -50,4 +51,10 @@ test('any action can be wrapped: a manual approval keeps its properties and gets
   expect(wrapped.actionProperties).toBe(approval.actionProperties);
   expect(bound).toEqual(['Approve']);
   expect(roles).toHaveLength(1);
+});
+
+test('a stage\'s further actions derive their name, run order and namespace from the user\'s options', () => {
+  const options = { actionName: 'Deploy', runOrder: 3, variablesNamespace: 'Deploy' };
+  expect(actionPart(options, 'Apply', 2)).toEqual({ actionName: 'Deploy-Apply', runOrder: 5, variablesNamespace: 'Deploy-Apply' });
+  expect(actionPart({ actionName: 'Deploy', runOrder: 1 }, 'Approve', 1)).toEqual({ actionName: 'Deploy-Approve', runOrder: 2, variablesNamespace: undefined });
 });

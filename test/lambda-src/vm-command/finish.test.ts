@@ -2,8 +2,8 @@ import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultComm
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CancelCommandCommand, GetCommandInvocationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { finish as handler } from '../../../lambda-src/vm-command/finish';
 import { conditionalCheckFailed, runItem } from './fixtures';
+import { finish as handler } from '../../../lambda-src/vm-command/finish';
 
 const ssm = mockClient(SSMClient);
 const dynamodb = mockClient(DynamoDBClient);

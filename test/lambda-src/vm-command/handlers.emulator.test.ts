@@ -32,8 +32,12 @@ describeWithEmulator('the VmCommandStage asset\'s handlers', emulator => {
     await emulator().client(DynamoDBClient).send(new PutItemCommand({
       TableName: TABLE,
       Item: {
-        pk: { S: 'run#job-1' }, runId: { S: 'job-1' }, jobId: { S: 'job-1' }, jobRegisteredAt: { N: String(Date.now()) },
-        awaitingJob: { BOOL: false }, reported: { BOOL: false },
+        pk: { S: 'run#job-1' },
+        runId: { S: 'job-1' },
+        jobId: { S: 'job-1' },
+        jobRegisteredAt: { N: String(Date.now()) },
+        awaitingJob: { BOOL: false },
+        reported: { BOOL: false },
         ...(work ? { runWork: { S: JSON.stringify(work) } } : {}),
       },
     }));
@@ -60,8 +64,10 @@ describeWithEmulator('the VmCommandStage asset\'s handlers', emulator => {
 
     await emulator().reset();
     await emulator().client(DynamoDBClient).send(new CreateTableCommand({
-      TableName: TABLE, KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST',
+      TableName: TABLE,
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
     }));
     emulator().script('codepipeline', 'PutJobFailureResult', { body: {} });
     await recordRun();

@@ -4,8 +4,8 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { strToU8, zipSync } from 'fflate';
-import { start as handler } from '../../../lambda-src/vm-command/start';
 import { codePipelineEvent, conditionalCheckFailed, runItem } from './fixtures';
+import { start as handler } from '../../../lambda-src/vm-command/start';
 
 const dynamodb = mockClient(DynamoDBClient);
 const sfn = mockClient(SFNClient);

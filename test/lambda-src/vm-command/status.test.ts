@@ -2,9 +2,9 @@ import { CodePipelineClient, PutJobSuccessResultCommand } from '@aws-sdk/client-
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommandInvocationCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import { conditionalCheckFailed, runItem } from './fixtures';
 import { evaluate, logsLink, toleratedFailures } from '../../../lambda-src/vm-command/evaluate';
 import { status as handler } from '../../../lambda-src/vm-command/status';
-import { conditionalCheckFailed, runItem } from './fixtures';
 
 const ssm = mockClient(SSMClient);
 const dynamodb = mockClient(DynamoDBClient);

@@ -1,8 +1,8 @@
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { wait as handler } from '../../../lambda-src/vm-command/wait';
 import { conditionalCheckFailed } from './fixtures';
+import { wait as handler } from '../../../lambda-src/vm-command/wait';
 
 const dynamodb = mockClient(DynamoDBClient);
 const sfn = mockClient(SFNClient);
