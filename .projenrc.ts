@@ -78,10 +78,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@types/aws-lambda@8.10.164',
     'tsconfig-paths@4.2.0',
     'esbuild@0.28.2',
+    // Type-checks Python code against the generated bindings (.ci/python-typecheck).
+    'pyright@1.1.414',
     ...BUNDLED_HANDLER_DEPS,
   ],
 
-  gitignore: ['cdk.out/', 'examples/cdk.out/', 'examples/node_modules/', '/dist/', '.moto/', '.jsii.tabl.json'],
+  gitignore: ['cdk.out/', 'examples/cdk.out/', 'examples/node_modules/', '/dist/', '.moto/', '.jsii.tabl.json',
+    // aws-cdk-lib's and constructs' Python bindings for the type check, keyed by their versions.
+    '/.python-typecheck-cache/'],
 });
 
 // --- Lambda handlers: every lambda-src/<name>/handler.ts becomes assets/lambda-src/<name>/handler/index.js
@@ -112,6 +116,7 @@ project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('/CONTRIBUTING.md');
 project.addPackageIgnore('/rosetta/');
+project.addPackageIgnore('/.python-typecheck-cache/');
 
 // --- The example consumer app (the README's main job)
 project.addTask('example', {
