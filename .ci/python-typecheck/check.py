@@ -55,12 +55,14 @@ class Snippet:
         self.origin, self.first_line = origin, first_line
         self.source = source if source.endswith("\n") else source + "\n"
         self.header_lines = 0
+        self.syntax_error = None
 
     def wrapped(self):
         try:
             names = sorted(free_names(self.source) & DECLARED.keys())
-        except SyntaxError:
-            names = []  # pyright reports it, at the README line
+        except SyntaxError as err:  # reported as it is; pyright would add findings about the undeclared names
+            self.syntax_error = f"{self.origin}:{self.first_line + (err.lineno or 1) - 1}:{err.offset or 1}: error: {err.msg} (syntax)"
+            return "pass\n"
         header = [f"# {self.origin}, line {self.first_line} (wrapped by .ci/python-typecheck/check.py)"]
         params = []
         for i, name in enumerate(names):
@@ -177,6 +179,7 @@ def main():
 
     failures = []
     for snippet in readme:
+        failures += [snippet.syntax_error] if snippet.syntax_error else []
         failures += [describe(d, snippet.where(d)) for d in found[snippet_files[snippet]]]
     for d in found[EXAMPLE_APP.resolve()]:
         start = d["range"]["start"]
@@ -209,6 +212,8 @@ def check_mistake(snippet, diagnostics):
     if len(expected) != 1:
         return False, f"{snippet.origin}: needs exactly one `# expect: <pyright rule>` line"
     line, rule = expected[0]
+    if snippet.syntax_error:
+        return False, snippet.syntax_error
     hits, others = [], []
     for d in diagnostics:
         where = snippet.where(d)
