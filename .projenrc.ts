@@ -81,10 +81,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // The emulator tests drive moto's EventBridge and SQS with them.
     '@aws-sdk/client-eventbridge@3.1169.0',
     '@aws-sdk/client-sqs@3.1169.0',
+    // Type-checks Python code against the generated bindings (.ci/python-typecheck).
+    'pyright@1.1.414',
     ...BUNDLED_HANDLER_DEPS,
   ],
 
-  gitignore: ['cdk.out/', 'examples/cdk.out/', 'examples/node_modules/', '/dist/', '.moto/', '.jsii.tabl.json'],
+  gitignore: ['cdk.out/', 'examples/cdk.out/', 'examples/node_modules/', '/dist/', '.moto/', '.jsii.tabl.json',
+    // aws-cdk-lib's and constructs' Python bindings for the type check, keyed by their versions.
+    '/.python-typecheck-cache/'],
 });
 
 // --- Lambda handlers: one asset per construct. lambda-src/<construct>/handlers.ts exports the
@@ -119,6 +123,7 @@ project.addPackageIgnore('/CONTRIBUTING.md');
 project.addPackageIgnore('/rosetta/');
 project.addPackageIgnore('/scripts/');
 project.addPackageIgnore('/.moto/');
+project.addPackageIgnore('/.python-typecheck-cache/');
 
 // --- The example consumer app (the README's main job)
 project.addTask('example', {
