@@ -161,6 +161,11 @@ project.addTask('bench:bundles', {
   steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/bench-bundles.ts' }],
 });
 
+project.addTask('test:faults', {
+  description: 'Run the fault-injection suite (test/faults) against the bundled handlers on moto',
+  steps: [{ spawn: 'bundle' }, { exec: 'bash .ci/fault-injection' }],
+});
+
 project.addTask('bench:weight', {
   description: 'Print the resources the stages add to a stack, against the weight budget',
   steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/bench-weight.ts' }],

@@ -1,5 +1,6 @@
 import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod/v3';
+import { awsClient } from './aws-clients';
 import { reasonOf } from './errors';
 import { parseInput } from './input';
 import { settleRun } from './job-report';
@@ -41,8 +42,7 @@ const PipelineEvent = z.object({
 /** Stops what the run started; returns a sentence for the failure reason, if there is something to say. */
 export type StopWork = (run: RunRecord) => Promise<string | undefined>;
 
-let client: SFNClient | undefined;
-const sfn = () => (client ??= new SFNClient({}));
+const sfn = () => awsClient(SFNClient);
 
 /** Whether an event is one `handleJobEvent` takes. */
 export function isJobEvent(event: unknown): boolean {

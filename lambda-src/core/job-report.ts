@@ -1,66 +1,75 @@
 import { CodePipelineClient, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
+import { awsClient } from './aws-clients';
 import { reasonOf } from './errors';
-import { abandonRenewal, beginRenewal, getRun, markReported, settleOutcome } from './job-table';
+import { beginRenewal, getRun, markReported, storeOutcome } from './job-table';
 import { logger } from './logger';
 import { Outcome } from './outcome';
-import { putJobFailure, putJobSuccess } from './pipeline-job';
+import { isRefusal, putJobFailure, putJobSuccess } from './pipeline-job';
 
-/** Reports an outcome to a CodePipeline job; a refused success is reported as a failure. */
-export async function reportOutcome(jobId: string, outcome: Outcome): Promise<void> {
-  if (!outcome.succeeded) {
-    await putJobFailure(jobId, outcome.message);
-    return;
-  }
+/**
+ * Reports an outcome to a CodePipeline job; a refused success is reported as a failure. Returns
+ * whether CodePipeline took it (false: the job already had its result, or was renewed or stopped).
+ * Throws when CodePipeline did not answer or refused: the caller's retry reports again.
+ */
+export async function reportOutcome(jobId: string, outcome: Outcome): Promise<boolean> {
+  if (!outcome.succeeded) return putJobFailure(jobId, outcome.message);
   try {
-    await putJobSuccess(jobId, outcome.message, outcome.outputVariables);
+    return await putJobSuccess(jobId, outcome.message, outcome.outputVariables);
   } catch (err) {
+    if (!isRefusal(err)) throw err;
     logger.error('reporting success was refused', { jobId, error: reasonOf(err) });
-    await putJobFailure(jobId, `reporting success failed: ${reasonOf(err)}`);
+    return putJobFailure(jobId, `reporting success failed: ${reasonOf(err)}`);
   }
 }
 
-export type SettleResult = 'reported' | 'deferred' | 'already-settled';
+export type SettleResult = 'reported' | 'deferred' | 'already-reported' | 'unknown-run';
 
 /**
- * Settles a run exactly once: stores the outcome and reports it to the current job. When the job is
- * being renewed, the next job reports it on arrival ('deferred'). When another component settled
- * the run first, nothing happens ('already-settled').
+ * Settles a run: stores its outcome (the first one stored wins) and reports it to the run's job
+ * until CodePipeline has taken it, so a retry after a failed report reports again. A job being
+ * renewed is reported too: if CodePipeline says it no longer takes a result, the renewed job
+ * reports the stored outcome when it arrives ('deferred').
  */
 export async function settleRun(runId: string, outcome: Outcome): Promise<SettleResult> {
-  const run = await settleOutcome(runId, outcome);
-  if (!run) {
-    logger.info('run was already settled', { runId });
-    return 'already-settled';
+  const run = await storeOutcome(runId, outcome);
+  if (!run?.outcome) {
+    logger.warn('no run is recorded to settle', { runId });
+    return 'unknown-run';
   }
-  if (run.awaitingJob) {
-    logger.info('outcome stored; the renewed job will report it', { runId });
+  if (run.reported) {
+    logger.info('the run\'s result was reported already', { runId });
+    return 'already-reported';
+  }
+  const taken = await reportOutcome(run.jobId, run.outcome);
+  if (!taken && run.awaitingJob) {
+    logger.info('the job is being renewed; the renewed job will report the outcome', { runId });
     return 'deferred';
   }
-  await reportOutcome(run.jobId, outcome);
-  await markReported(runId);
+  await markReported(runId, run.jobId);
   return 'reported';
 }
 
 /** Renew the job when it is older than this; a run checks its work at least every 10 minutes. */
 const RENEW_AFTER_MS = 9 * 60 * 1000;
 
-let pipelineClient: CodePipelineClient | undefined;
-const codepipeline = () => (pipelineClient ??= new CodePipelineClient({}));
+const codepipeline = () => awsClient(CodePipelineClient);
 
 /**
  * Keeps a long run's job alive past CodePipeline's 20-minute reply limit: once the job is old, it
- * ends with a continuation token (the run id) and CodePipeline hands a new job to the action.
+ * ends with a continuation token (the run id) and CodePipeline hands a new job to the action. A
+ * renewal that fails is thrown (the state machine retries it) and never undone: CodePipeline may
+ * have taken it. InvalidJobStateException means it did.
  */
 export async function renewJobIfOld(runId: string): Promise<void> {
   const run = await getRun(runId);
-  if (!run || Date.now() - run.jobRegisteredAt < RENEW_AFTER_MS) return;
+  if (!run || run.outcome || Date.now() - run.jobRegisteredAt < RENEW_AFTER_MS) return;
   const jobId = await beginRenewal(runId);
   if (!jobId) return;
   try {
     await codepipeline().send(new PutJobSuccessResultCommand({ jobId, continuationToken: runId }));
     logger.info('renewed the CodePipeline job', { runId, jobId });
   } catch (err) {
-    await abandonRenewal(runId);
-    throw err;
+    if ((err as Error).name !== 'InvalidJobStateException') throw err;
+    logger.info('the job was renewed already', { runId, jobId });
   }
 }

@@ -1,6 +1,7 @@
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { CodePipelineEvent } from 'aws-lambda';
 import { z } from 'zod/v3';
+import { awsClient } from './aws-clients';
 import { InputError } from './errors';
 import { parseInput, parseJson } from './input';
 import { reportOutcome } from './job-report';
@@ -23,8 +24,7 @@ export const JobParametersSchema = z.object({
 /** Turns a new job and its user parameters into the construct's part of the execution input. */
 export type PrepareRun = (job: CodePipelineJob, userParameters: unknown) => Promise<Record<string, unknown>>;
 
-let client: SFNClient | undefined;
-const sfn = () => (client ??= new SFNClient({}));
+const sfn = () => awsClient(SFNClient);
 
 export function handleJobStart(event: CodePipelineEvent, prepare: PrepareRun): Promise<void> {
   return runPipelineJob(event, async job => {
@@ -36,9 +36,11 @@ export function handleJobStart(event: CodePipelineEvent, prepare: PrepareRun): P
     const runId = job.id;
     const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}`;
     // The run is recorded before the execution starts, so that even a run that ends at once finds it.
-    await createRun({ runId, jobId: job.id, stateMachineArn, executionArn, pipelineExecutionId });
+    // A job delivered twice keeps its first record (and the work recorded in it); starting the same
+    // execution again with the same input is a no-op for Step Functions.
+    const created = await createRun({ runId, jobId: job.id, stateMachineArn, executionArn, pipelineExecutionId });
     await sfn().send(new StartExecutionCommand({ stateMachineArn, name: runId, input: JSON.stringify({ ...input, runId }) }));
-    logger.info('started run', { runId, executionArn });
+    logger.info(created ? 'started run' : 'the job was delivered again; its run is started', { runId, executionArn });
     return { status: 'pending' };
   });
 }
@@ -49,7 +51,7 @@ async function continueRun(runId: string, jobId: string): Promise<JobOutcome> {
   logger.info('took over the renewed job', { runId, jobId });
   if (run.outcome && !run.reported) {
     await reportOutcome(jobId, run.outcome);
-    await markReported(runId);
+    await markReported(runId, jobId);
   }
   return { status: 'pending' };
 }

@@ -1,6 +1,7 @@
 import {
   AttributeValue, ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { awsClient } from './aws-clients';
 import { Outcome } from './outcome';
 
 /*
@@ -14,11 +15,7 @@ import { Outcome } from './outcome';
  */
 
 const RETENTION_SECONDS = 3 * 24 * 3600;
-let client: DynamoDBClient | undefined;
-export function dynamodb(): DynamoDBClient {
-  client ??= new DynamoDBClient({});
-  return client;
-}
+export const dynamodb = () => awsClient(DynamoDBClient);
 
 export function tableName(): string {
   const name = process.env.TABLE_NAME;
@@ -60,12 +57,16 @@ function toRecord(item: Record<string, AttributeValue> | undefined): RunRecord |
   };
 }
 
+function isConditionFailed(err: unknown): boolean {
+  return err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException';
+}
+
 /** Runs an update whose condition may legitimately fail; returns undefined when it did. */
 export async function conditionalUpdate(input: ConstructorParameters<typeof UpdateItemCommand>[0]) {
   try {
     return await dynamodb().send(new UpdateItemCommand(input));
   } catch (err) {
-    if (err instanceof ConditionalCheckFailedException || (err as Error).name === 'ConditionalCheckFailedException') return undefined;
+    if (isConditionFailed(err)) return undefined;
     throw err;
   }
 }
@@ -82,7 +83,8 @@ export interface NewRun {
   readonly pipelineExecutionId?: string;
 }
 
-export async function createRun(run: NewRun): Promise<void> {
+/** Records a new run; returns false (and changes nothing) when the run is recorded already. */
+export async function createRun(run: NewRun): Promise<boolean> {
   const item: Record<string, AttributeValue> = {
     pk: { S: `run#${run.runId}` },
     runId: { S: run.runId },
@@ -94,13 +96,19 @@ export async function createRun(run: NewRun): Promise<void> {
     expiresAt: expiresAt(),
   };
   if (run.pipelineExecutionId) item.pipelineExecutionId = { S: run.pipelineExecutionId };
-  await dynamodb().send(new PutItemCommand({ TableName: tableName(), Item: item }));
+  try {
+    await dynamodb().send(new PutItemCommand({ TableName: tableName(), Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+  } catch (err) {
+    if (!isConditionFailed(err)) throw err;
+    return false;
+  }
   if (run.pipelineExecutionId) {
     await dynamodb().send(new PutItemCommand({
       TableName: tableName(),
       Item: { pk: { S: pipelineKey(run.pipelineExecutionId, run.stateMachineArn) }, runId: { S: run.runId }, expiresAt: expiresAt() },
     }));
   }
+  return true;
 }
 
 export async function getRun(runId: string): Promise<RunRecord | undefined> {
@@ -127,54 +135,46 @@ export async function recordWork(runId: string, work: Record<string, unknown>): 
 }
 
 /**
- * Stores how a run ended, once. Returns the run as it is now, or undefined when an outcome was
- * already stored (someone else settled the run first).
+ * Stores how a run ended; the first outcome stored wins. Returns the run as it is now (with the
+ * outcome to report), or undefined when no run is recorded.
  */
-export async function settleOutcome(runId: string, outcome: Outcome): Promise<RunRecord | undefined> {
+export async function storeOutcome(runId: string, outcome: Outcome): Promise<RunRecord | undefined> {
   const out = await conditionalUpdate({
     TableName: tableName(),
     Key: { pk: { S: `run#${runId}` } },
-    ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(outcome)',
-    UpdateExpression: 'SET outcome = :o',
+    ConditionExpression: 'attribute_exists(pk)',
+    UpdateExpression: 'SET outcome = if_not_exists(outcome, :o)',
     ExpressionAttributeValues: { ':o': { S: JSON.stringify(outcome) } },
     ReturnValues: 'ALL_NEW',
   });
   return out ? toRecord(out.Attributes) : undefined;
 }
 
-export async function markReported(runId: string): Promise<void> {
-  await dynamodb().send(new UpdateItemCommand({
+/** Marks the run reported once CodePipeline has taken the result of `jobId` (still the run's job). */
+export async function markReported(runId: string, jobId: string): Promise<void> {
+  await conditionalUpdate({
     TableName: tableName(),
     Key: { pk: { S: `run#${runId}` } },
+    ConditionExpression: 'jobId = :j',
     UpdateExpression: 'SET reported = :true',
-    ExpressionAttributeValues: { ':true': { BOOL: true } },
-  }));
+    ExpressionAttributeValues: { ':true': { BOOL: true }, ':j': { S: jobId } },
+  });
 }
 
 /**
- * Marks that the current job is being renewed. Returns the job id to renew, or undefined when the
- * run already has an outcome or a renewal is under way.
+ * Marks that the current job is being renewed, and returns its id; undefined when the run already
+ * has an outcome. A renewal under way is renewed again: an unanswered renewal may have been taken.
  */
 export async function beginRenewal(runId: string): Promise<string | undefined> {
   const out = await conditionalUpdate({
     TableName: tableName(),
     Key: { pk: { S: `run#${runId}` } },
-    ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(outcome) AND awaitingJob = :false',
+    ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(outcome)',
     UpdateExpression: 'SET awaitingJob = :true',
-    ExpressionAttributeValues: { ':true': { BOOL: true }, ':false': { BOOL: false } },
+    ExpressionAttributeValues: { ':true': { BOOL: true } },
     ReturnValues: 'ALL_NEW',
   });
   return out ? toRecord(out.Attributes)?.jobId : undefined;
-}
-
-/** Undoes `beginRenewal` when CodePipeline refused the renewal. */
-export async function abandonRenewal(runId: string): Promise<void> {
-  await dynamodb().send(new UpdateItemCommand({
-    TableName: tableName(),
-    Key: { pk: { S: `run#${runId}` } },
-    UpdateExpression: 'SET awaitingJob = :false',
-    ExpressionAttributeValues: { ':false': { BOOL: false } },
-  }));
 }
 
 /** Hands the run the job CodePipeline created for its continuation token. */

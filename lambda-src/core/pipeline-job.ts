@@ -1,5 +1,6 @@
 import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import type { CodePipelineEvent } from 'aws-lambda';
+import { awsClient } from './aws-clients';
 import { InputError, reasonOf } from './errors';
 import { logger } from './logger';
 
@@ -14,15 +15,28 @@ export type JobOutcome =
   /** Another component (e.g. a state machine) reports the job's result later. */
   | { readonly status: 'pending' };
 
-let client: CodePipelineClient | undefined;
-function codepipeline(): CodePipelineClient {
-  client ??= new CodePipelineClient({});
-  return client;
+const codepipeline = () => awsClient(CodePipelineClient);
+
+/** A reason CodePipeline accepts: 1 to 5000 characters, whatever the error carried. */
+export function failureMessage(reason: string): string {
+  const text = reason.trim() || 'the action failed without a reason';
+  return text.length > MAX_FAILURE_MESSAGE ? `${text.slice(0, MAX_FAILURE_MESSAGE - 3)}...` : text;
 }
 
 /**
- * Sends a job result. CodePipeline answers InvalidJobStateException when the job already has its
- * result (or was stopped): that job needs nothing more, so it is not an error.
+ * Whether an error is CodePipeline's final word on a request (a 4xx other than throttling), rather
+ * than an answer that may change (throttling, 5xx) or none at all (timeout, dropped connection).
+ */
+export function isRefusal(err: unknown): boolean {
+  const status = (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  const name = (err as Error)?.name;
+  return status !== undefined && status >= 400 && status < 500 && !/Throttl|TooManyRequests|LimitExceeded/.test(name ?? '');
+}
+
+/**
+ * Sends a job result. Returns false when CodePipeline answers InvalidJobStateException: the job
+ * already has its result (or was stopped or renewed), so it needs nothing more. Anything else that
+ * fails is thrown: the result counts as reported only once CodePipeline took it.
  */
 async function sendJobResult(jobId: string, command: PutJobSuccessResultCommand | PutJobFailureResultCommand): Promise<boolean> {
   try {
@@ -35,28 +49,32 @@ async function sendJobResult(jobId: string, command: PutJobSuccessResultCommand 
   }
 }
 
-export async function putJobSuccess(jobId: string, summary?: string, outputVariables?: Record<string, string>): Promise<void> {
-  const accepted = await sendJobResult(jobId, new PutJobSuccessResultCommand({
+export async function putJobSuccess(jobId: string, summary?: string, outputVariables?: Record<string, string>): Promise<boolean> {
+  const taken = await sendJobResult(jobId, new PutJobSuccessResultCommand({
     jobId,
     executionDetails: summary ? { summary: summary.slice(0, 2048) } : undefined,
     outputVariables,
   }));
-  if (accepted) logger.info('reported job success', { jobId });
+  if (taken) logger.info('reported job success', { jobId });
+  return taken;
 }
 
-export async function putJobFailure(jobId: string, reason: string, externalExecutionId?: string): Promise<void> {
-  const message = reason.length > MAX_FAILURE_MESSAGE ? `${reason.slice(0, MAX_FAILURE_MESSAGE - 3)}...` : reason;
-  const accepted = await sendJobResult(jobId, new PutJobFailureResultCommand({
+export async function putJobFailure(jobId: string, reason: string, externalExecutionId?: string): Promise<boolean> {
+  const message = failureMessage(reason);
+  const taken = await sendJobResult(jobId, new PutJobFailureResultCommand({
     jobId,
     failureDetails: { type: 'JobFailed', message, externalExecutionId },
   }));
-  if (accepted) logger.info('reported job failure', { jobId, reason: message });
+  if (taken) logger.info('reported job failure', { jobId, reason: message });
+  return taken;
 }
 
 /**
  * Runs a CodePipeline job and reports exactly one result for it: success with the outcome's summary
- * and variables, or failure with a readable reason for anything `work` throws. If reporting the
- * success is refused, the refusal is reported as the failure, so the action never hangs.
+ * and variables, or failure with a readable reason for anything `work` throws. If CodePipeline
+ * refuses the success, the refusal is reported as the failure, so the action never hangs. A result
+ * CodePipeline did not answer is thrown, so that Lambda's retry runs the job again (the work must be
+ * safe to repeat) and reports then.
  */
 export async function runPipelineJob(event: CodePipelineEvent, work: (job: CodePipelineJob) => Promise<JobOutcome>): Promise<void> {
   const job = event?.['CodePipeline.job'];
@@ -73,12 +91,8 @@ export async function runPipelineJob(event: CodePipelineEvent, work: (job: CodeP
   try {
     await putJobSuccess(job.id, outcome.summary, outcome.outputVariables);
   } catch (err) {
+    if (!isRefusal(err)) throw err;
     logger.error('reporting success was refused', { jobId: job.id, error: reasonOf(err) });
     await putJobFailure(job.id, `reporting success failed: ${reasonOf(err)}`);
   }
-}
-
-/** For tests: forget the cached client, like a cold start. */
-export function resetPipelineJobClient(): void {
-  client = undefined;
 }

@@ -7,6 +7,6 @@ export function describeStepError(error: string | undefined, cause: string | und
   } catch {
     // The cause is plain text.
   }
-  const name = error ?? 'Error';
+  const name = error || 'Error';
   return message ? `${name}: ${message}` : name;
 }

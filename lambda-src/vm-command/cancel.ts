@@ -1,14 +1,11 @@
 import { CancelCommandCommand, GetCommandInvocationCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { awsClient } from '../core/aws-clients';
 import { isTerminal } from './statuses';
 import { reasonOf } from '../core/errors';
 import { logger } from '../core/logger';
 import { mapLimit } from '../core/map-limit';
 
-let client: SSMClient | undefined;
-function ssm(): SSMClient {
-  client ??= new SSMClient({});
-  return client;
-}
+const ssm = () => awsClient(SSMClient);
 
 async function stillRunning(commandId: string, instanceId: string): Promise<boolean> {
   try {

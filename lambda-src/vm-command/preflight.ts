@@ -4,6 +4,7 @@ import {
   DescribeInstanceInformationCommand, InstanceInformation, InstanceInformationStringFilter, SSMClient,
 } from '@aws-sdk/client-ssm';
 import { z } from 'zod/v3';
+import { awsClient } from '../core/aws-clients';
 import { describeTargets, MAX_INSTANCE_IDS, Targets, TargetsSchema } from './targets';
 import { parseInput } from '../core/input';
 import { logger } from '../core/logger';
@@ -25,12 +26,9 @@ export class InstanceNotReachable extends Error {
 /** The stage's targets, and those the parameters file chose (they win). */
 const EventSchema = z.object({ targets: TargetsSchema, fileTargets: TargetsSchema.nullish() });
 
-let ssmClient: SSMClient | undefined;
-let ec2Client: EC2Client | undefined;
-let groupsClient: ResourceGroupsClient | undefined;
-const ssm = () => (ssmClient ??= new SSMClient({}));
-const ec2 = () => (ec2Client ??= new EC2Client({}));
-const groups = () => (groupsClient ??= new ResourceGroupsClient({}));
+const ssm = () => awsClient(SSMClient);
+const ec2 = () => awsClient(EC2Client);
+const groups = () => awsClient(ResourceGroupsClient);
 
 export async function preflight(event: unknown): Promise<{ instanceIds: string[]; targets: Targets }> {
   const input = parseInput(EventSchema, event, 'pre-flight input');

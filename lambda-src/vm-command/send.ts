@@ -1,5 +1,6 @@
 import { SendCommandCommand, SSMClient, Target } from '@aws-sdk/client-ssm';
 import { z } from 'zod/v3';
+import { awsClient } from '../core/aws-clients';
 import { recordCommand } from './command-table';
 import { Targets, TargetsSchema } from './targets';
 import { InputError } from '../core/errors';
@@ -35,8 +36,8 @@ const EventSchema = z.object({
   }),
 });
 
-let client: SSMClient | undefined;
-const ssm = () => (client ??= new SSMClient({}));
+// SendCommand is not idempotent: the SDK must never send it twice (see `findRunCommand`).
+const ssm = () => awsClient(SSMClient, { maxAttempts: 1 });
 
 export async function send(event: unknown): Promise<{ commandId: string }> {
   const input = parseInput(EventSchema, event, 'send input');

@@ -3,6 +3,7 @@ import type { CodePipelineEvent } from 'aws-lambda';
 import { unzipSync } from 'fflate';
 import { z } from 'zod/v3';
 import { Targets, TargetsSchema } from './targets';
+import { REQUEST_LIMITS } from '../core/aws-clients';
 import { InputError } from '../core/errors';
 import { parseInput, parseJson } from '../core/input';
 import { handleJobStart, JobParametersSchema } from '../core/job-start';
@@ -78,6 +79,7 @@ async function readArtifactFile(job: CodePipelineJob, filePath: string): Promise
   if (!artifact) throw new InputError(`the action has no input artifact to read the parameters file \`${filePath}\` from`);
   const credentials = job.data.artifactCredentials;
   const s3 = new S3Client({
+    requestHandler: REQUEST_LIMITS,
     credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, sessionToken: credentials.sessionToken },
   });
   const { bucketName, objectKey } = artifact.location.s3Location;

@@ -1,5 +1,6 @@
 import { GetCommandInvocationCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod/v3';
+import { awsClient } from '../core/aws-clients';
 import { evaluate, InvocationResult } from './evaluate';
 import { isTerminal } from './statuses';
 import { parseInput } from '../core/input';
@@ -22,8 +23,7 @@ const EventSchema = z.object({
   config: z.object({ maxErrors: z.string(), logGroupName: z.string().min(1) }),
 });
 
-let ssmClient: SSMClient | undefined;
-const ssm = () => (ssmClient ??= new SSMClient({}));
+const ssm = () => awsClient(SSMClient);
 
 export type StatusResult = { done: false } | { done: true; outcome: Outcome };
 

@@ -1,9 +1,9 @@
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { awsClient } from '../core/aws-clients';
 import { reasonOf } from '../core/errors';
 import { logger } from '../core/logger';
 
-let client: SFNClient | undefined;
-const sfn = () => (client ??= new SFNClient({}));
+const sfn = () => awsClient(SFNClient);
 
 /** Errors meaning the waiting task has already moved on (timed out to the backstop, or finished). */
 const STALE_TOKEN_ERRORS = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);

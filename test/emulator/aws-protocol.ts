@@ -25,6 +25,12 @@ export interface ScriptedReply {
   readonly body?: any;
   /** Answer with this AWS error instead. */
   readonly error?: { readonly code: string; readonly message: string; readonly status?: number };
+  /**
+   * A network fault instead of an answer: `hang` never answers (the client's timeout ends the
+   * call), `drop` closes the connection without answering, `applied-then-drop` lets moto (or the
+   * `body`) apply the call, then closes the connection before the answer reaches the client.
+   */
+  readonly fault?: 'hang' | 'drop' | 'applied-then-drop';
 }
 
 export interface EncodedReply {

@@ -28,6 +28,8 @@ export class AwsProxy {
   private readonly functions = new Map<string, FunctionConfig>();
   private recorded: RecordedCall[] = [];
   private readonly waiters = new Set<() => void>();
+  /** Connections of calls scripted to hang, closed on reset. */
+  private readonly hanging = new Set<http.ServerResponse>();
 
   constructor(private readonly motoUrl: () => string, private readonly runtime: LambdaRuntime, private readonly log: Writable) {
     this.server = http.createServer((req, res) => {
@@ -89,8 +91,10 @@ export class AwsProxy {
     }
   }
 
-  /** Forgets scripts, recorded calls and registered functions. */
+  /** Forgets scripts, recorded calls and registered functions, and closes hanging connections. */
   public reset(): void {
+    for (const res of this.hanging) res.destroy();
+    this.hanging.clear();
     this.scripts.clear();
     this.functions.clear();
     this.recorded = [];
@@ -109,6 +113,7 @@ export class AwsProxy {
     this.record(call);
 
     const scripted = this.scriptedReply(call);
+    if (scripted?.fault) return this.fault(scripted, identified, req, res, body);
     if (scripted) {
       this.log.write(`proxy: ${call.service}:${call.operation} -> scripted ${scripted.error?.code ?? scripted.status ?? 200}\n`);
       return send(res, encodeReply(identified, scripted));
@@ -123,6 +128,28 @@ export class AwsProxy {
     if (!queue) return undefined;
     const next = queue.length > 1 ? queue.shift()! : queue[0];
     return typeof next === 'function' ? next(call.input, call) : next;
+  }
+
+  private async fault(reply: ScriptedReply, call: IdentifiedCall, req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<void> {
+    this.log.write(`proxy: ${call.service}:${call.operation} -> fault ${reply.fault}\n`);
+    if (reply.fault === 'hang') {
+      this.hanging.add(res);
+      res.on('close', () => this.hanging.delete(res));
+      return;
+    }
+    if (reply.fault === 'applied-then-drop' && reply.body === undefined) {
+      // Applied by moto; its answer is read and thrown away.
+      await new Promise<void>((resolve, reject) => {
+        const upstream = http.request(`${this.motoUrl()}${req.url}`, { method: req.method, headers: req.headers }, upstreamRes => {
+          upstreamRes.resume();
+          upstreamRes.on('end', resolve);
+          upstreamRes.on('error', reject);
+        });
+        upstream.on('error', reject);
+        upstream.end(body);
+      });
+    }
+    res.socket?.destroy();
   }
 
   private async invokeLambda(call: IdentifiedCall, res: http.ServerResponse): Promise<void> {

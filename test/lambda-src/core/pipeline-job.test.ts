@@ -2,14 +2,15 @@ import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultComm
 import type { CodePipelineEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { InputError } from '../../../lambda-src/core/errors';
-import { putJobFailure, resetPipelineJobClient, runPipelineJob } from '../../../lambda-src/core/pipeline-job';
+import { resetAwsClients } from '../../../lambda-src/core/aws-clients';
+import { putJobFailure, runPipelineJob } from '../../../lambda-src/core/pipeline-job';
 
 const codepipeline = mockClient(CodePipelineClient);
 const event = { 'CodePipeline.job': { id: 'job-1', accountId: '111111111111', data: {} } } as unknown as CodePipelineEvent;
 
 beforeEach(() => {
   codepipeline.reset();
-  resetPipelineJobClient();
+  resetAwsClients();
 });
 
 function results() {

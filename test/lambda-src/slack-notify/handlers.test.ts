@@ -12,7 +12,7 @@ import {
   EXECUTION_ID, executionEvent, jobEvent, PIPELINE_EXECUTION, REGION, SECRET_ARN,
 } from './fixtures';
 import { FakeSlack } from './slack-server';
-import { resetPipelineJobClient } from '../../../lambda-src/core/pipeline-job';
+import { resetAwsClients } from '../../../lambda-src/core/aws-clients';
 import { resetCommitAuthorClients } from '../../../lambda-src/slack-notify/commit-authors';
 import { resetExecutionClient } from '../../../lambda-src/slack-notify/execution-details';
 import { handler } from '../../../lambda-src/slack-notify/handlers';
@@ -46,7 +46,7 @@ beforeEach(() => {
   resetCommitAuthorClients();
   resetWebhookCache();
   resetExecutionClient();
-  resetPipelineJobClient();
+  resetAwsClients();
   process.env.AWS_REGION = REGION;
   process.env.SLACK_NOTIFY_CONFIG = config([ALERTS, RELEASES]);
   secrets.on(GetSecretValueCommand).resolves({ SecretString: slack.url('/services/T000/B000/alerts-token') });
