@@ -123,6 +123,8 @@ project.addPackageIgnore('/CONTRIBUTING.md');
 project.addPackageIgnore('/rosetta/');
 project.addPackageIgnore('/scripts/');
 project.addPackageIgnore('/.moto/');
+// jsii-rosetta's translation cache, left by the README examples check: not part of the package.
+project.addPackageIgnore('/.jsii.tabl.json');
 project.addPackageIgnore('/.python-typecheck-cache/');
 
 // --- The example consumer app (the README's main job)

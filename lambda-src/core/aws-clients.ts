@@ -11,11 +11,14 @@ export const REQUEST_TIMEOUT_MS = Number(process.env.AWS_REQUEST_TIMEOUT_MS) || 
 
 interface ClientConfig {
   readonly maxAttempts?: number;
-  readonly requestHandler?: { readonly connectionTimeout: number; readonly requestTimeout: number };
+  readonly requestHandler?: typeof REQUEST_LIMITS;
 }
 
-/** The request handler settings for a client the function creates itself (e.g. with a job's own credentials). */
-export const REQUEST_LIMITS = { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS };
+/**
+ * The request handler settings for every client (also one the function creates itself, e.g. with a
+ * job's own credentials). Without `throwOnRequestTimeout` the SDK only warns when an answer is late.
+ */
+export const REQUEST_LIMITS = { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true };
 
 const clients = new Map<unknown, unknown>();
 

@@ -39,7 +39,10 @@ const PipelineEvent = z.object({
   }),
 });
 
-/** Stops what the run started; returns a sentence for the failure reason, if there is something to say. */
+/**
+ * Stops what the run started; returns a sentence for the failure reason, if there is something to
+ * say. It must not throw: a stop that fails is said in the sentence, and the report goes on.
+ */
 export type StopWork = (run: RunRecord) => Promise<string | undefined>;
 
 const sfn = () => awsClient(SFNClient);

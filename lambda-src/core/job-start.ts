@@ -1,13 +1,13 @@
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { CodePipelineEvent } from 'aws-lambda';
 import { z } from 'zod/v3';
 import { awsClient } from './aws-clients';
-import { InputError } from './errors';
+import { InputError, reasonOf } from './errors';
 import { parseInput, parseJson } from './input';
 import { reportOutcome } from './job-report';
 import { createRun, markReported, registerJob } from './job-table';
 import { logger } from './logger';
-import { CodePipelineJob, JobOutcome, runPipelineJob } from './pipeline-job';
+import { CodePipelineJob, isRefusal, JobOutcome, runPipelineJob } from './pipeline-job';
 
 /*
  * The CodePipeline action of a long-running job. A new job starts the stage's state machine, which
@@ -39,10 +39,38 @@ export function handleJobStart(event: CodePipelineEvent, prepare: PrepareRun): P
     // A job delivered twice keeps its first record (and the work recorded in it); starting the same
     // execution again with the same input is a no-op for Step Functions.
     const created = await createRun({ runId, jobId: job.id, stateMachineArn, executionArn, pipelineExecutionId });
-    await sfn().send(new StartExecutionCommand({ stateMachineArn, name: runId, input: JSON.stringify({ ...input, runId }) }));
+    await startExecution(stateMachineArn, executionArn, runId, JSON.stringify({ ...input, runId }));
     logger.info(created ? 'started run' : 'the job was delivered again; its run is started', { runId, executionArn });
     return { status: 'pending' };
   });
+}
+
+/**
+ * Starts the run's execution once. The execution is named after the run: a second start of the
+ * same run (a job delivered again) is no second execution. After an unclear answer the execution
+ * is looked up before anything else, so the job fails only when the run really did not start.
+ */
+async function startExecution(stateMachineArn: string, executionArn: string, runId: string, input: string): Promise<void> {
+  const start = () => sfn().send(new StartExecutionCommand({ stateMachineArn, name: runId, input }));
+  try {
+    await start();
+  } catch (err) {
+    if ((err as Error).name === 'ExecutionAlreadyExists') return;
+    if (isRefusal(err)) throw err;
+    logger.warn('starting the run got no clear answer; looking for its execution', { runId, error: reasonOf(err) });
+    if (await executionExists(executionArn)) return;
+    await start();
+  }
+}
+
+async function executionExists(executionArn: string): Promise<boolean> {
+  try {
+    await sfn().send(new DescribeExecutionCommand({ executionArn }));
+    return true;
+  } catch (err) {
+    if ((err as Error).name === 'ExecutionDoesNotExist') return false;
+    throw err;
+  }
 }
 
 async function continueRun(runId: string, jobId: string): Promise<JobOutcome> {

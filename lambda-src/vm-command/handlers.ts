@@ -32,11 +32,6 @@ export async function event(e: EventBridgeEvent<string, unknown>): Promise<void>
   if (e?.source === 'aws.ssm') return (await import('./notify.js')).notify(e);
   const { handleJobEvent, isJobEvent } = await import('../core/job-events.js');
   if (!isJobEvent(e)) throw new InputError(`unexpected event source ${JSON.stringify(e?.source)}`);
-  const { cancelUnfinished } = await import('./cancel.js');
-  return handleJobEvent(e, async stopped => {
-    const work = stopped.work as CommandWork | undefined;
-    if (!work?.commandId) return undefined;
-    const cancelled = await cancelUnfinished(work.commandId, work.instanceIds ?? []);
-    return cancelled.length ? `command ${work.commandId} was cancelled on ${cancelled.join(', ')}` : undefined;
-  });
+  const { stopRunCommand } = await import('./cancel.js');
+  return handleJobEvent(e, stopped => stopRunCommand(stopped.runId, stopped.work as Partial<CommandWork> | undefined));
 }

@@ -1,6 +1,6 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod/v3';
-import { markCommandCompleted } from './command-table';
+import { clearTaskToken, markCommandCompleted } from './command-table';
 import { resumeWaitingTask } from './task-token';
 import { parseInput } from '../core/input';
 import { logger } from '../core/logger';
@@ -25,5 +25,8 @@ export async function notify(event: EventBridgeEvent<string, unknown>): Promise<
     return;
   }
   logger.info('command finished', { commandId, status: detail.status });
-  if (taskToken) await resumeWaitingTask(taskToken, commandId);
+  if (!taskToken) return;
+  // A resume that fails (throttled, no answer) is thrown: Lambda retries the event with the token kept.
+  await resumeWaitingTask(taskToken, commandId);
+  await clearTaskToken(commandId, taskToken);
 }

@@ -4,10 +4,11 @@ import {
   DescribeInstanceInformationCommand, InstanceInformation, InstanceInformationStringFilter, SSMClient,
 } from '@aws-sdk/client-ssm';
 import { z } from 'zod/v3';
-import { awsClient } from '../core/aws-clients';
 import { describeTargets, MAX_INSTANCE_IDS, Targets, TargetsSchema } from './targets';
+import { awsClient } from '../core/aws-clients';
 import { parseInput } from '../core/input';
 import { logger } from '../core/logger';
+import { paginate } from '../core/paginate';
 
 /*
  * The run's first step: resolves the run's targets to instance ids and checks that SSM can reach
@@ -67,12 +68,13 @@ async function describeInstances(filters?: InstanceInformationStringFilter[], id
     ? chunks(ids, MAX_INSTANCE_IDS).map(chunk => [{ Key: 'InstanceIds', Values: chunk }])
     : [filters!];
   for (const query of queries) {
-    let nextToken: string | undefined;
-    do {
-      const page = await ssm().send(new DescribeInstanceInformationCommand({ Filters: query, NextToken: nextToken, MaxResults: 50 }));
-      for (const info of page.InstanceInformationList ?? []) if (info.InstanceId) found.set(info.InstanceId, info);
-      nextToken = page.NextToken;
-    } while (nextToken);
+    const pages = paginate('DescribeInstanceInformation', async token => {
+      const page = await ssm().send(new DescribeInstanceInformationCommand({ Filters: query, NextToken: token, MaxResults: 50 }));
+      return { instances: page.InstanceInformationList ?? [], token: page.NextToken };
+    });
+    for await (const page of pages) {
+      for (const info of page.instances) if (info.InstanceId) found.set(info.InstanceId, info);
+    }
   }
   return found;
 }
@@ -84,33 +86,35 @@ async function runningEc2Instances(tags: Record<string, string[]>): Promise<stri
     { Name: 'instance-state-name', Values: ['running'] },
   ];
   const ids: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await ec2().send(new DescribeInstancesCommand({ Filters: filters, NextToken: nextToken, MaxResults: 1000 }));
-    for (const reservation of page.Reservations ?? []) {
+  const pages = paginate('DescribeInstances', async token => {
+    const page = await ec2().send(new DescribeInstancesCommand({ Filters: filters, NextToken: token, MaxResults: 1000 }));
+    return { reservations: page.Reservations ?? [], token: page.NextToken };
+  });
+  for await (const page of pages) {
+    for (const reservation of page.reservations) {
       for (const instance of reservation.Instances ?? []) if (instance.InstanceId) ids.push(instance.InstanceId);
     }
-    nextToken = page.NextToken;
-  } while (nextToken);
+  }
   return ids;
 }
 
 async function groupInstances(group: string): Promise<string[]> {
   const ids: string[] = [];
-  let nextToken: string | undefined;
-  do {
+  const pages = paginate('ListGroupResources', async token => {
     const page = await groups().send(new ListGroupResourcesCommand({
       Group: group,
       Filters: [{ Name: 'resource-type', Values: ['AWS::EC2::Instance', 'AWS::SSM::ManagedInstance'] }],
-      NextToken: nextToken,
+      NextToken: token,
     }));
-    for (const item of page.Resources ?? []) {
+    return { resources: page.Resources ?? [], token: page.NextToken };
+  });
+  for await (const page of pages) {
+    for (const item of page.resources) {
       const arn = item.Identifier?.ResourceArn;
       const id = arn?.slice(arn.lastIndexOf('/') + 1);
       if (id) ids.push(id);
     }
-    nextToken = page.NextToken;
-  } while (nextToken);
+  }
   return ids;
 }
 

@@ -1,6 +1,6 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { CodePipelineEvent } from 'aws-lambda';
-import { unzipSync } from 'fflate';
+import { Unzip, UnzipInflate } from 'fflate';
 import { z } from 'zod/v3';
 import { Targets, TargetsSchema } from './targets';
 import { REQUEST_LIMITS } from '../core/aws-clients';
@@ -73,7 +73,14 @@ function readParametersFile(config: Config, text: string): { parameters: Record<
   return { parameters, targets: file.targets };
 }
 
-/** Reads one file from the job's input artifact (a zip in S3, read with the job's credentials). */
+/** The parameters file is small JSON: a larger one (or a zip entry that inflates beyond this) is refused. */
+const MAX_PARAMETERS_FILE_BYTES = 256 * 1024;
+
+/**
+ * Reads one file from the job's input artifact (a zip in S3, read with the job's credentials). The
+ * zip is streamed and only the wanted entry is inflated, up to `MAX_PARAMETERS_FILE_BYTES`: a large
+ * artifact or a zip bomb costs no memory.
+ */
 async function readArtifactFile(job: CodePipelineJob, filePath: string): Promise<string> {
   const artifact = job.data.inputArtifacts?.[0];
   if (!artifact) throw new InputError(`the action has no input artifact to read the parameters file \`${filePath}\` from`);
@@ -84,15 +91,48 @@ async function readArtifactFile(job: CodePipelineJob, filePath: string): Promise
   });
   const { bucketName, objectKey } = artifact.location.s3Location;
   const object = await s3.send(new GetObjectCommand({ Bucket: bucketName, Key: objectKey }));
-  const zip = await object.Body!.transformToByteArray();
   const wanted = filePath.replace(/^\.?\//, '');
-  let files: Record<string, Uint8Array>;
+  const unreadable = (reason: string) => new InputError(`the input artifact \`${artifact.name}\` is not a readable zip: ${reason}`);
+
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let done = false;
+  let failure: Error | undefined;
+  const unzip = new Unzip(file => {
+    if (file.name !== wanted) return;
+    file.ondata = (err, chunk, final) => {
+      if (err) failure = unreadable(err.message);
+      size += chunk?.length ?? 0;
+      if (size > MAX_PARAMETERS_FILE_BYTES) {
+        failure = new InputError(`parameters file \`${wanted}\` is larger than ${MAX_PARAMETERS_FILE_BYTES / 1024} KiB`);
+        file.terminate();
+      } else if (chunk) {chunks.push(chunk);}
+      done ||= final;
+    };
+    file.start();
+  });
+  unzip.register(UnzipInflate);
+  const body = object.Body as AsyncIterable<Uint8Array>;
+  let first = true;
   try {
-    files = unzipSync(zip, { filter: entry => entry.name === wanted });
+    for await (const chunk of body) {
+      if (first && !isZip(chunk)) throw unreadable('it does not start with a zip signature');
+      first = false;
+      unzip.push(chunk);
+      if (failure) throw failure;
+      if (done) break;
+    }
+    if (!done) unzip.push(new Uint8Array(0), true);
   } catch (err) {
-    throw new InputError(`the input artifact \`${artifact.name}\` is not a readable zip: ${(err as Error).message}`);
+    if (err instanceof InputError) throw err;
+    throw unreadable((err as Error).message);
   }
-  const content = files[wanted];
-  if (!content) throw new InputError(`parameters file \`${wanted}\` was not found in the input artifact \`${artifact.name}\``);
-  return new TextDecoder().decode(content);
+  if (failure) throw failure;
+  if (!done) throw new InputError(`parameters file \`${wanted}\` was not found in the input artifact \`${artifact.name}\``);
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+/** A zip starts with a local file header (or, when empty, the end of its central directory). */
+function isZip(head: Uint8Array): boolean {
+  return head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 0x03 || head[2] === 0x05);
 }

@@ -1,8 +1,8 @@
 import { GetCommandInvocationCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod/v3';
-import { awsClient } from '../core/aws-clients';
 import { evaluate, InvocationResult } from './evaluate';
 import { isTerminal } from './statuses';
+import { awsClient } from '../core/aws-clients';
 import { parseInput } from '../core/input';
 import { renewJobIfOld } from '../core/job-report';
 import { logger } from '../core/logger';

@@ -1,6 +1,7 @@
 import { z } from 'zod/v3';
 import { storeTaskToken } from './command-table';
 import { resumeWaitingTask } from './task-token';
+import { reasonOf } from '../core/errors';
 import { parseInput } from '../core/input';
 import { logger } from '../core/logger';
 
@@ -15,9 +16,14 @@ const EventSchema = z.object({ taskToken: z.string().min(1), commandId: z.string
 export async function wait(event: unknown): Promise<void> {
   const { taskToken, commandId } = parseInput(EventSchema, event, 'wait input');
   const alreadyFinished = await storeTaskToken(commandId, taskToken);
-  if (alreadyFinished) {
-    await resumeWaitingTask(taskToken, commandId);
+  if (!alreadyFinished) {
+    logger.info('waiting for the command to finish', { commandId });
     return;
   }
-  logger.info('waiting for the command to finish', { commandId });
+  try {
+    await resumeWaitingTask(taskToken, commandId);
+  } catch (err) {
+    // Never fail the step (that would fail the run): the backstop checks the finished command soon.
+    logger.warn('resuming at once failed; the backstop will check the command', { commandId, error: reasonOf(err) });
+  }
 }

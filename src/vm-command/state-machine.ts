@@ -30,7 +30,9 @@ export function runDefinition(scope: Construct, runFunction: lambda.IFunction, s
     payload: sfn.TaskInput.fromObject({ step: 'finish', run: sfn.JsonPath.entirePayload }),
     payloadResponseOnly: true,
   });
-  finish.addRetry({ errors: ['ThrottlingException', 'ProvisionedThroughputExceededException'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
+  // The result counts only once CodePipeline took it: any failure to report is retried (and, past
+  // these, the execution's FAILED event reports it from the event function).
+  finish.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
 
   const toFinish = (task: sfn.TaskStateBase) => task.addCatch(finish, { errors: ['States.ALL'], resultPath: '$.error' });
 
@@ -46,6 +48,7 @@ export function runDefinition(scope: Construct, runFunction: lambda.IFunction, s
     payload: sfn.TaskInput.fromObject({
       step: 'send',
       runId: sfn.JsonPath.stringAt('$.runId'),
+      retryCount: sfn.JsonPath.numberAt('$$.State.RetryCount'),
       instanceIds: sfn.JsonPath.listAt('$.resolved.instanceIds'),
       targets: sfn.JsonPath.objectAt('$.resolved.targets'),
       parameters: sfn.JsonPath.objectAt('$.parameters'),
@@ -54,7 +57,10 @@ export function runDefinition(scope: Construct, runFunction: lambda.IFunction, s
     resultSelector: { commandId: sfn.JsonPath.stringAt('$.Payload.commandId') },
     resultPath: '$.command',
   });
-  send.addRetry({ errors: ['ThrottlingException', 'TooManyUpdates'], interval: Duration.seconds(1), maxAttempts: 6, backoffRate: 2 });
+  // A retry looks for the command the run may have sent before sending one (at most one per run).
+  send.addRetry({ errors: ['ThrottlingException', 'TooManyUpdates', 'SendCommandUncertain'], interval: Duration.seconds(1), maxAttempts: 6, backoffRate: 2 });
+  // A record refused three times is refused for good: Finish finds the command by its comment and cancels it.
+  send.addRetry({ errors: ['CommandNotRecorded'], interval: Duration.seconds(1), maxAttempts: 3, backoffRate: 2 });
 
   const wait = new tasks.LambdaInvoke(scope, 'WaitForCompletion', {
     lambdaFunction: runFunction,
@@ -80,7 +86,8 @@ export function runDefinition(scope: Construct, runFunction: lambda.IFunction, s
     payloadResponseOnly: true,
     resultPath: '$.status',
   });
-  status.addRetry({ errors: ['ThrottlingException'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
+  // Throttling, and a job renewal that got no answer (it is sent again).
+  status.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
 
   // The backstop: no event within the interval, so look for ourselves.
   wait.addCatch(status, { errors: ['States.Timeout'], resultPath: sfn.JsonPath.DISCARD });

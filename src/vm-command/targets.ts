@@ -11,18 +11,21 @@ const MAX_INSTANCE_IDS = 50;
 export class VmTargets {
   /**
    * EC2 instances (`i-...`) or hybrid managed instances (`mi-...`), at most 50.
-   * Ids that are not tokens are checked at synth.
+   * Ids that are not tokens are checked at synth; each id may be a token (e.g. `instance.instanceId`),
+   * but not the whole list, since `ssm:SendCommand` is granted on each instance's ARN.
    */
   public static instanceIds(instanceIds: string[]): VmTargets {
-    requireNonEmptyArray('instanceIds', instanceIds);
-    if (!Token.isUnresolved(instanceIds)) {
-      if (instanceIds.length > MAX_INSTANCE_IDS) invalid('instanceIds', `have at most ${MAX_INSTANCE_IDS} ids (use tags or a resource group for larger fleets)`, instanceIds.length);
-      instanceIds.forEach((id, i) => {
-        if (!Token.isUnresolved(id) && !INSTANCE_ID.test(id)) {
-          invalid(`instanceIds[${i}]`, 'be an EC2 instance id (i- and 8 or 17 hex digits) or a managed instance id (mi- and 17 hex digits)', id);
-        }
-      });
+    if (Token.isUnresolved(instanceIds)) {
+      invalid('instanceIds', 'be a list of ids, each of which may be a token, not a list token (ssm:SendCommand is granted per instance; '
+        + 'use `VmTargets.tags` or `VmTargets.resourceGroup` for a list known only at deploy time)', instanceIds);
     }
+    requireNonEmptyArray('instanceIds', instanceIds);
+    if (instanceIds.length > MAX_INSTANCE_IDS) invalid('instanceIds', `have at most ${MAX_INSTANCE_IDS} ids (use tags or a resource group for larger fleets)`, instanceIds.length);
+    instanceIds.forEach((id, i) => {
+      if (!Token.isUnresolved(id) && !INSTANCE_ID.test(id)) {
+        invalid(`instanceIds[${i}]`, 'be an EC2 instance id (i- and 8 or 17 hex digits) or a managed instance id (mi- and 17 hex digits)', id);
+      }
+    });
     return new VmTargets([...instanceIds], undefined, undefined);
   }
 

@@ -32,6 +32,7 @@ export enum FileParameterType {
   BOOLEAN = 'boolean',
 }
 
+/** Properties of a `VmCommandStage`: the targets, the command, and how a run is bounded and parameterized. */
 export interface VmCommandStageProps {
   /** The instances to run the command on. */
   readonly targets: VmTargets;
@@ -206,16 +207,9 @@ export class VmCommandStage extends PipelineStage {
       requireMatch('maxConcurrency', maxConcurrency, MAX_CONCURRENCY, 'be a number from 1 or a percentage from 1% to 100%');
       requireMatch('maxErrors', maxErrors, MAX_ERRORS, 'be a number from 0 or a percentage from 0% to 100%');
     });
-    this.timeout = props.timeout ?? Duration.seconds(deliveryTimeout.toSeconds() + executionTimeout.toSeconds()
-      + backstopInterval.toSeconds() + TIMEOUT_MARGIN.toSeconds());
-    validateProps(this, 'VmCommandStage', () => {
-      if (props.timeout) {
-        requireDurationInRange('timeout', props.timeout, Duration.seconds(1), MAX_RUN);
-      } else if (this.timeout.toSeconds() > MAX_RUN.toSeconds()) {
-        invalid('deliveryTimeout + executionTimeout + backstopInterval + 2 minutes',
-          'be at most 24 hours (CodePipeline\'s limit for a Lambda action)', this.timeout.toHumanString());
-      }
-    });
+    this.timeout = validateProps(this, 'VmCommandStage', () => runTimeout(props, {
+      deliveryTimeout, executionTimeout, backstopInterval, batches: commandBatches(props.targets, maxConcurrency),
+    }));
 
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const functions = LongRunningJobFunctions.of(this, {
@@ -355,6 +349,45 @@ function watchCommands(functions: LongRunningJobFunctions, command: VmCommandCon
     // The backstop polls a command whose event is late; an hour-old event has nothing left to resume.
     targets: [lambdaTargetWithDeadLetterQueue(functions.eventFunction, functions.deadLetterQueue, Duration.hours(1))],
   });
+}
+
+/**
+ * How many batches the targets run in: `maxConcurrency` targets at a time. Known for instance-id
+ * targets and percentages; tag and resource-group targets with a number run as one batch here,
+ * since their size is only known at run time (set `timeout` for larger fleets).
+ */
+function commandBatches(targets: VmTargets, maxConcurrency: string): number {
+  if (Token.isUnresolved(maxConcurrency)) return 1;
+  if (maxConcurrency.endsWith('%')) return Math.ceil(100 / Number(maxConcurrency.slice(0, -1)));
+  const ids = targets.targetInstanceIds;
+  return ids && !Token.isUnresolved(ids) ? Math.ceil(ids.length / Number(maxConcurrency)) : 1;
+}
+
+/**
+ * The run's limit: the given `timeout`, which must leave time for delivery and every batch's
+ * execution, or their sum plus the backstop interval and a margin. Token durations have no value
+ * to add up, so they need an explicit `timeout`.
+ */
+function runTimeout(props: VmCommandStageProps, parts: {
+  deliveryTimeout: Duration; executionTimeout: Duration; backstopInterval: Duration; batches: number;
+}): Duration {
+  const { deliveryTimeout, executionTimeout, backstopInterval, batches } = parts;
+  const tokens = Object.entries({ deliveryTimeout, executionTimeout, backstopInterval }).filter(([, d]) => d.isUnresolved()).map(([name]) => name);
+  const needed = tokens.length ? 0 : deliveryTimeout.toSeconds() + batches * executionTimeout.toSeconds();
+  const neededText = `deliveryTimeout + ${batches > 1 ? `${batches} batches of ` : ''}executionTimeout`;
+  if (props.timeout) {
+    requireDurationInRange('timeout', props.timeout, Duration.seconds(1), MAX_RUN);
+    if (!props.timeout.isUnresolved() && props.timeout.toSeconds() < needed) {
+      invalid('timeout', `be at least ${neededText} (${Duration.seconds(needed).toHumanString()})`, props.timeout.toHumanString());
+    }
+    return props.timeout;
+  }
+  if (tokens.length) invalid('timeout', `be set when ${tokens.map(t => `\`${t}\``).join(', ')} is a token (the run's limit adds up their values)`, undefined);
+  const derived = Duration.seconds(needed + backstopInterval.toSeconds() + TIMEOUT_MARGIN.toSeconds());
+  if (derived.toSeconds() > MAX_RUN.toSeconds()) {
+    invalid(`${neededText} + backstopInterval + 2 minutes`, 'be at most 24 hours (CodePipeline\'s limit for a Lambda action); set a shorter `executionTimeout`, a larger `maxConcurrency` or `timeout`', derived.toHumanString());
+  }
+  return derived;
 }
 
 function validate(props: VmCommandStageProps, workingDirectoryParameter?: string, executionTimeoutParameter?: string): void {

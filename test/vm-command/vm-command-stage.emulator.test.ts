@@ -1,161 +1,19 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client, RunInstancesCommand, StopInstancesCommand, TagSpecification } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { App, CfnElement, Duration } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Duration } from 'aws-cdk-lib';
 import { strToU8, zipSync } from 'fflate';
-import { ENV, pipelineStack } from './fixtures';
-import { FileParameterType, VmCommand, VmCommandStage, VmCommandStageProps, VmTargets } from '../../src';
-import { describeWithEmulator, ExecutionResult, handlerAsset, RecordedCall } from '../emulator/harness';
+import { A, B, exported, PIPELINE_EXECUTION_ID, RUN, statesEntered, stepsInvoked, Synthesized, vmRunHelpers } from './emulator-run';
+import { FileParameterType, VmTargets } from '../../src';
+import { describeWithEmulator } from '../emulator/harness';
 
-/*
- * The stage's state machine (read from the synthesized template) and its bundled handlers, on moto.
- * moto fakes SSM command results (every command is Success with empty output at once) and lacks
- * CancelCommand and the CodePipeline job APIs, and it cannot deliver EventBridge events to Lambda:
- * those answers are scripted below, and the SSM / Step Functions events are handed to the notify
- * and cleanup handlers by the test, as EventBridge would.
- */
-
-const A = 'i-0123456789abcdef0';
-const B = 'i-0123456789abcdef1';
-const PIPELINE_EXECUTION_ID = '3f1c2b9e-7d4a-4e8b-9c1d-2a3b4c5d6e7f';
-const RUN = handlerAsset('vm-command', 'run');
-const EVENT = handlerAsset('vm-command', 'event');
-void ENV;
-
-function synth(props: Partial<VmCommandStageProps> = {}) {
-  const { stack, pipeline, source } = pipelineStack(new App());
-  const stage = new VmCommandStage(stack, 'Vm', {
-    targets: VmTargets.instanceIds([A, B]),
-    command: VmCommand.shell(['make test']),
-    deliveryTimeout: Duration.seconds(30),
-    executionTimeout: Duration.seconds(60),
-    backstopInterval: Duration.seconds(1),
-    variableParameters: { commitId: '#{Source.CommitId}' },
-    ...props,
-  });
-  stage.addToPipeline(pipeline, { input: source });
-  const template = Template.fromStack(stack);
-  const id = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as CfnElement);
-  const table = stack.node.findChild('VmCommandStageShared').node.findChild('RunTable') as CfnElement & { node: any };
-  const [userParameters] = Object.values(template.findResources('AWS::CodePipeline::Pipeline'))
-    .map((p: any) => p.Properties.Stages.find((st: any) => st.Name === 'Vm').Actions[0].Configuration.UserParameters);
-  return { template, stateMachineId: id(stage.stateMachine), tableName: id(table), userParameters };
-}
-
-type Synthesized = ReturnType<typeof synth> & { stateMachineArn: string };
-
-function statesEntered(result: ExecutionResult): string[] {
-  return result.history.flatMap(e => (e.stateEnteredEventDetails ? [e.stateEnteredEventDetails.name!] : []));
-}
-
-function invocationsOf(calls: RecordedCall[], part: string): RecordedCall[] {
-  return calls.filter(c => c.service === 'lambda' && c.operation === 'Invoke' && String(c.input.FunctionName).includes(part));
-}
-
-/** What the state machine's invocation of the run function asked for (its `step`). */
-function stepsInvoked(calls: RecordedCall[]): string[] {
-  return invocationsOf(calls, 'RunFunction').map(c => c.input.Payload.step);
-}
+/* The stage's runs on the emulator (see emulator-run.ts for what moto fakes and the tests script). */
 
 describeWithEmulator('VmCommandStage on the emulator', emulator => {
-  async function prepare(props: Partial<VmCommandStageProps> = {}, online: Record<string, string> = { [A]: 'Online', [B]: 'Online' }): Promise<Synthesized> {
-    const synthesized = synth(props);
-    process.env.TABLE_NAME = synthesized.tableName;
-    await emulator().client(DynamoDBClient).send(new CreateTableCommand({
-      TableName: synthesized.tableName,
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }));
-    // moto knows no registered SSM agents: script what DescribeInstanceInformation would answer.
-    emulator().script('ssm', 'DescribeInstanceInformation', {
-      body: { InstanceInformationList: Object.entries(online).map(([InstanceId, PingStatus]) => ({ InstanceId, PingStatus })) },
-    });
-    // moto has no CancelCommand and no CodePipeline job APIs: record them.
-    emulator().script('ssm', 'CancelCommand', { body: {} });
-    emulator().script('codepipeline', 'PutJobSuccessResult', { body: {} });
-    emulator().script('codepipeline', 'PutJobFailureResult', { body: {} });
-    const { stateMachineArn } = await emulator().createStateMachine(synthesized.template, synthesized.stateMachineId, {
-      handlers: { RunFunction: RUN },
-    });
-    return { ...synthesized, stateMachineArn };
-  }
-
-  /** The CodePipeline job for the stage's action, with its user parameters as CodePipeline resolves them. */
-  function pipelineJob(s: Synthesized, jobId: string, artifacts: object[] = []) {
-    const userParameters = s.userParameters['Fn::Join'][1]
-      .map((p: unknown) => (typeof p === 'string' ? p : s.stateMachineArn)).join('')
-      .replace('#{codepipeline.PipelineExecutionId}', PIPELINE_EXECUTION_ID)
-      .replace('#{Source.CommitId}', 'abc123');
-    return {
-      'CodePipeline.job': {
-        id: jobId,
-        accountId: '123456789012',
-        data: {
-          actionConfiguration: { configuration: { FunctionName: 'run', UserParameters: userParameters } },
-          inputArtifacts: artifacts,
-          artifactCredentials: { accessKeyId: 'testing', secretAccessKey: 'testing', sessionToken: 'testing' },
-        },
-      },
-    };
-  }
-
-  /** The pipeline invokes the stage's action: the real run handler records the run and starts the execution named after the job. */
-  async function startRun(s: Synthesized, runId = 'job-1') {
-    await emulator().invokeHandler(RUN, pipelineJob(s, runId), {}, { TABLE_NAME: s.tableName });
-    const [started] = emulator().calls('states', 'StartExecution');
-    expect(started.input).toMatchObject({ stateMachineArn: s.stateMachineArn, name: runId });
-    return { executionArn: `${s.stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}` };
-  }
-
-  /** An event as EventBridge would deliver it to the event function (moto cannot invoke Lambda targets). */
-  function deliverToEventFunction(tableName: string, event: object) {
-    return emulator().invokeHandler(EVENT, event, {}, { TABLE_NAME: tableName });
-  }
-
-  function executionStatusEvent(executionArn: string, status: string, stop?: { error: string; cause: string }) {
-    return {
-      'source': 'aws.states',
-      'detail-type': 'Step Functions Execution Status Change',
-      'resources': [executionArn],
-      'detail': { executionArn, name: 'job-1', status, stateMachineArn: executionArn.replace(':execution:', ':stateMachine:').replace(/:[^:]+$/, ''), ...stop },
-    };
-  }
-
-  /** moto says Success with empty output for every invocation: script each instance's answers instead. */
-  function scriptInvocations(byInstance: Record<string, Array<Record<string, unknown> | 'missing'>>) {
-    const seen: Record<string, number> = {};
-    emulator().script('ssm', 'GetCommandInvocation', (input: any) => {
-      const answers = byInstance[input.InstanceId];
-      const answer = answers[Math.min(seen[input.InstanceId] = (seen[input.InstanceId] ?? -1) + 1, answers.length - 1)];
-      if (answer === 'missing') return { error: { code: 'InvocationDoesNotExist', message: 'no invocation yet' } };
-      return { body: { CommandId: input.CommandId, InstanceId: input.InstanceId, ...answer } };
-    });
-  }
-
-  const jobResults = (operation: string) => emulator().calls('codepipeline', operation).map(c => c.input);
-
-  /** The id of the command the send task recorded in the run table. */
-  async function recordedCommandId(): Promise<string> {
-    const recorded = await emulator().waitForCall('dynamodb', 'UpdateItem', c => String(c.input.Key?.pk?.S).startsWith('command#'));
-    return recorded.input.Key.pk.S.slice('command#'.length);
-  }
-
-  /** SSM's command status-change event, as EventBridge would deliver it to the event function. */
-  function notifyFinished(tableName: string, commandId: string, status = 'Success') {
-    return deliverToEventFunction(tableName, {
-      'source': 'aws.ssm',
-      'detail-type': 'EC2 Command Status-change Notification',
-      'detail': { 'command-id': commandId, status, 'parameters': { commands: ['# cdk-pipeline-stages run job-1'] } },
-    });
-  }
-
-  /** Waits until the execution parks in WaitForCompletion (the run function stored the task token). */
-  function parked() {
-    return emulator().waitForCall('dynamodb', 'UpdateItem', c => String(c.input.UpdateExpression).startsWith('SET taskToken'));
-  }
+  const {
+    prepare, pipelineJob, startRun, deliverToEventFunction, executionStatusEvent, scriptInvocations, jobResults,
+    recordedCommandId, notifyFinished, parked,
+  } = vmRunHelpers(emulator);
 
   test('success on two instances: one run, its states and Lambda invocations counted, results as output variables', async () => {
     const s = await prepare();
@@ -172,7 +30,7 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     expect(send.input).toMatchObject({
       DocumentName: 'AWS-RunShellScript',
       InstanceIds: [A, B],
-      Parameters: { commands: ['# cdk-pipeline-stages run job-1', "export commitId='abc123'", 'make test'], executionTimeout: ['60'] },
+      Parameters: { commands: ['# cdk-pipeline-stages run job-1', exported('commitId', 'abc123'), 'make test'], executionTimeout: ['60'] },
       TimeoutSeconds: 30,
       CloudWatchOutputConfig: { CloudWatchOutputEnabled: true },
     });
@@ -266,7 +124,7 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     // The execution parks in WaitForCompletion (a long backstop) when the state machine's timeout
     // passes: a timeout that lands between two states makes moto 5.2.1 record a history it cannot
     // serialize, and that is moto's problem, not the stage's.
-    const s = await prepare({ timeout: Duration.seconds(4), backstopInterval: Duration.minutes(5) });
+    const s = await prepare({ backstopInterval: Duration.minutes(5) }, undefined, 4);
     scriptInvocations({ [A]: [{ Status: 'InProgress' }], [B]: [{ Status: 'InProgress' }] });
     const { executionArn } = await startRun(s);
     await emulator().waitForCall('dynamodb', 'UpdateItem', c => String(c.input.UpdateExpression).startsWith('SET taskToken'));
@@ -432,7 +290,7 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
       const { s, failures } = await runStart({ 'ci/vm.json': '{"parameters": {"suite": "smoke"}}' });
       expect(failures).toEqual([]);
       const send = await emulator().waitForCall('ssm', 'SendCommand');
-      expect(send.input.Parameters.commands).toEqual(['# cdk-pipeline-stages run job-file', "export commitId='abc123'", "export suite='smoke'", 'make test']);
+      expect(send.input.Parameters.commands).toEqual(['# cdk-pipeline-stages run job-file', exported('commitId', 'abc123'), exported('suite', 'smoke'), 'make test']);
       await emulator().waitForExecution(`${s.stateMachineArn.replace(':stateMachine:', ':execution:')}:job-file`);
     });
 

@@ -1,4 +1,4 @@
-import { App, CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnElement, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -238,7 +238,10 @@ describe('state machine and timeouts', () => {
     for (const name of ['PreFlight', 'SendCommand', 'WaitForCompletion', 'CheckStatus']) {
       expect(definition.States[name].Catch).toContainEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Finish' });
     }
-    expect(definition.States.SendCommand.Retry).toContainEqual(expect.objectContaining({ ErrorEquals: ['ThrottlingException', 'TooManyUpdates'] }));
+    expect(definition.States.SendCommand.Retry).toContainEqual(expect.objectContaining({ ErrorEquals: ['ThrottlingException', 'TooManyUpdates', 'SendCommandUncertain'], MaxAttempts: 6 }));
+    expect(definition.States.SendCommand.Retry).toContainEqual(expect.objectContaining({ ErrorEquals: ['CommandNotRecorded'], MaxAttempts: 3 }));
+    expect(definition.States.SendCommand.Parameters.Payload['retryCount.$']).toBe('$$.State.RetryCount');
+    for (const name of ['CheckStatus', 'Finish']) expect(definition.States[name].Retry).toContainEqual(expect.objectContaining({ ErrorEquals: ['States.ALL'], MaxAttempts: 5 }));
     expect(definition.States.SendCommand.Parameters.Payload.config).toMatchObject({
       documentName: 'AWS-RunShellScript',
       parameters: { commands: ['./run-tests.sh'], workingDirectory: ['/opt/app'], executionTimeout: ['3600'] },
@@ -260,9 +263,17 @@ describe('state machine and timeouts', () => {
     expect(definition.States.SendCommand.Parameters.Payload.config).toMatchObject({ deliveryTimeoutSeconds: 300, parameters: { executionTimeout: ['1800'] } });
   });
 
-  test('an explicit timeout wins', () => {
-    const { stack } = stageIn({ timeout: Duration.seconds(20) });
-    expect(definitionOf(Template.fromStack(stack)).TimeoutSeconds).toBe(20);
+  test('an explicit timeout wins, if it leaves time for delivery and execution', () => {
+    const { stack } = stageIn({ timeout: Duration.minutes(80) });
+    expect(definitionOf(Template.fromStack(stack)).TimeoutSeconds).toBe(4800);
+  });
+
+  test('targets that run in batches (maxConcurrency) get a limit for every batch', () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `i-${String(i).padStart(17, '0')}`);
+    const { stage } = stageIn({ targets: VmTargets.instanceIds(ids), maxConcurrency: '4', executionTimeout: Duration.minutes(10) });
+    expect(stage.timeout.toSeconds()).toBe(600 + 3 * 600 + 300 + 120);
+    const { stage: percent } = stageIn({ maxConcurrency: '25%', executionTimeout: Duration.minutes(10) });
+    expect(percent.timeout.toSeconds()).toBe(600 + 4 * 600 + 300 + 120);
   });
 });
 
@@ -416,6 +427,8 @@ describe('validation', () => {
     ['tag without values', () => VmTargets.tags({ Env: [] }), '`tags.Env` must not be empty'],
     ['empty resource group', () => VmTargets.resourceGroup(''), "`resourceGroup` must not be empty, got: ''"],
     ['empty document name', () => VmCommand.documentName(' '), "`documentName` must not be empty, got: ' '"],
+    ['a list token of instance ids', () => VmTargets.instanceIds(Token.asList({ Ref: 'Ids' })),
+      '`instanceIds` must be a list of ids, each of which may be a token, not a list token'],
   ])('%s', (_name, build, message) => {
     expect(build).toThrow(message);
   });
@@ -426,7 +439,15 @@ describe('validation', () => {
     ['backstop too long', { backstopInterval: Duration.minutes(11) }, "`backstopInterval` must be from 1 second to 10 minutes, got: '11 minutes'"],
     ['timeout too long', { timeout: Duration.hours(25) }, "`timeout` must be from 1 second to 1 day, got: '1 day 1 hour'"],
     ['derived timeout too long', { deliveryTimeout: Duration.hours(12), executionTimeout: Duration.hours(12) },
-      "`deliveryTimeout + executionTimeout + backstopInterval + 2 minutes` must be at most 24 hours (CodePipeline's limit for a Lambda action), got: '1 day 7 minutes'"],
+      "`deliveryTimeout + executionTimeout + backstopInterval + 2 minutes` must be at most 24 hours (CodePipeline's limit for a Lambda action); "
+      + "set a shorter `executionTimeout`, a larger `maxConcurrency` or `timeout`, got: '1 day 7 minutes'"],
+    ['batches beyond 24 hours', { maxConcurrency: '10%', executionTimeout: Duration.hours(3) },
+      '`deliveryTimeout + 10 batches of executionTimeout + backstopInterval + 2 minutes` must be at most 24 hours'],
+    ['a timeout shorter than delivery and execution', { timeout: Duration.minutes(30) },
+      "`timeout` must be at least deliveryTimeout + executionTimeout (1 hour 10 minutes), got: '30 minutes'"],
+    ['a token duration without a timeout', { executionTimeout: Duration.seconds(Token.asNumber({ Ref: 'Seconds' })) },
+      "`timeout` must be set when `executionTimeout` is a token (the run's limit adds up their values), got: undefined"],
+
     ['bad max concurrency', { maxConcurrency: '0' }, "`maxConcurrency` must be a number from 1 or a percentage from 1% to 100%, got: '0'"],
     ['bad max errors', { maxErrors: '101%' }, "`maxErrors` must be a number from 0 or a percentage from 0% to 100%, got: '101%'"],
     ['blank working directory', { workingDirectory: '' }, "`workingDirectory` must not be empty, got: ''"],

@@ -11,6 +11,7 @@ const ASSETS_DIR = path.join(__dirname, '..', '..', '..', 'assets', 'lambda-src'
 /** The Node.js runtime every bundled handler runs on; pinned so a CDK upgrade never changes it silently. */
 export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
+/** A function from a construct's bundled asset. */
 export interface BundledFunctionProps<A extends AssetName> {
   /** The construct's asset: its folder under `lambda-src/`. */
   readonly asset: A;

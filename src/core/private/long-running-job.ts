@@ -33,6 +33,7 @@ export type JobAsset = { [A in AssetName]: 'run' | 'event' extends HandlerName<A
 /** How long an event that could not be handled stays worth delivering. */
 const CLEANUP_EVENT_AGE = Duration.hours(2);
 
+/** The construct whose shared functions these are. */
 export interface LongRunningJobFunctionsProps {
   readonly asset: JobAsset;
   /** Names the construct in the functions' descriptions and logs, e.g. `VmCommandStage`. */
@@ -130,6 +131,7 @@ export class LongRunningJobFunctions extends Construct {
   }
 }
 
+/** A stage's state machine and the shared functions that start and clean up its runs. */
 export interface LongRunningJobProps {
   readonly functions: LongRunningJobFunctions;
   readonly stateMachine: sfn.StateMachine;
@@ -156,6 +158,11 @@ export class LongRunningJob extends Construct {
       service: 'states', resource: 'execution', arnFormat: ArnFormat.COLON_RESOURCE_NAME, resourceName: `${stateMachine.stateMachineName}:*`,
     });
     functions.eventFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StopExecution'], resources: [executions] }));
+    // After an unclear StartExecution answer, the run function looks for the run's execution.
+    functions.runStateMachinePolicy.addStatements(new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
+    acknowledgeWildcard(functions.runStateMachinePolicy,
+      `${nagArn(stack, 'states', true, 'execution')}:<${stack.getLogicalId(stateMachine.node.defaultChild as sfn.CfnStateMachine)}.Name>:*`,
+      'Executions are named per run; the run function looks for the one it started when StartExecution gave no clear answer.');
     acknowledgeWildcard(functions.eventFunction,
       `${nagArn(stack, 'states', true, 'execution')}:<${stack.getLogicalId(stateMachine.node.defaultChild as sfn.CfnStateMachine)}.Name>:*`,
       'Executions are named per run; the event function stops the one a stopped pipeline action leaves running.');

@@ -8,6 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgeInvokeOfVersions } from './nag';
 
+/** What a wrapped action does for its stage when it is placed in a pipeline. */
 export interface StageActionHooks {
   /** Called when the action is placed in a pipeline, before it binds: the stage scopes resources to that pipeline. */
   readonly onBound?: (pipeline: codepipeline.IPipeline, actionName: string) => void;

@@ -52,9 +52,9 @@ export function requireExactlyOne(names: string[], values: unknown[]): void {
  * Runs a construct's props validation so that its errors name the construct and its path, e.g.
  * "VmCommandStage at Pipelines/VmTests: `commands` must not be empty, got: []".
  */
-export function validateProps(construct: IConstruct, constructName: string, validate: () => void): void {
+export function validateProps<T>(construct: IConstruct, constructName: string, validate: () => T): T {
   try {
-    validate();
+    return validate();
   } catch (err) {
     if (err instanceof Error) err.message = `${constructName} at ${construct.node.path}: ${err.message}`;
     throw err;

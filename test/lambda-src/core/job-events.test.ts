@@ -3,7 +3,7 @@ import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/clie
 import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handleJobEvent, isJobEvent, StopWork } from '../../../lambda-src/core/job-events';
-import { runItem } from '../vm-command/fixtures';
+import { runItem, updatedRun } from '../vm-command/fixtures';
 
 const dynamodb = mockClient(DynamoDBClient);
 const codepipeline = mockClient(CodePipelineClient);
@@ -26,7 +26,7 @@ beforeEach(() => {
   sfn.onAnyCommand().resolves({});
   dynamodb.on(GetItemCommand, { Key: { pk: { S: 'run#run-1' } } }).resolves({ Item: runItem() });
   dynamodb.on(GetItemCommand, { Key: { pk: { S: `pipeline#pe-1#${STATE_MACHINE}` } } }).resolves({ Item: { runId: { S: 'run-1' } } });
-  dynamodb.on(UpdateItemCommand).resolves({ Attributes: runItem() });
+  dynamodb.on(UpdateItemCommand).callsFake(updatedRun());
 });
 
 test('a timed-out execution: the construct stops the run\'s work, and the job fails saying what was stopped', async () => {

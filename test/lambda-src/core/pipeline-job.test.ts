@@ -1,9 +1,9 @@
 import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import type { CodePipelineEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { InputError } from '../../../lambda-src/core/errors';
 import { resetAwsClients } from '../../../lambda-src/core/aws-clients';
-import { putJobFailure, runPipelineJob } from '../../../lambda-src/core/pipeline-job';
+import { InputError } from '../../../lambda-src/core/errors';
+import { failureMessage, putJobFailure, runPipelineJob } from '../../../lambda-src/core/pipeline-job';
 
 const codepipeline = mockClient(CodePipelineClient);
 const event = { 'CodePipeline.job': { id: 'job-1', accountId: '111111111111', data: {} } } as unknown as CodePipelineEvent;
@@ -58,10 +58,33 @@ test('a long failure reason is cut to what CodePipeline accepts', async () => {
   expect(message.endsWith('...')).toBe(true);
 });
 
-test('when reporting success is refused, the refusal is reported as the failure', async () => {
-  codepipeline.on(PutJobSuccessResultCommand).rejects(new Error('outputVariables too large'));
+function awsError(name: string, httpStatusCode?: number, message = `${name} happened`): Error {
+  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode } });
+}
+
+test('when CodePipeline refuses the success (a 4xx), the refusal is reported as the failure', async () => {
+  codepipeline.on(PutJobSuccessResultCommand).rejects(awsError('ValidationException', 400, 'outputVariables too large'));
   await runPipelineJob(event, async () => ({ status: 'succeeded' }));
-  expect(results().failure.map(f => f.failureDetails?.message)).toEqual(['reporting success failed: Error: outputVariables too large']);
+  expect(results().failure.map(f => f.failureDetails?.message)).toEqual(['reporting success failed: ValidationException: outputVariables too large']);
+});
+
+test.each([
+  ['throttled', awsError('ThrottlingException', 400)],
+  ['a 5xx', awsError('InternalServiceException', 500)],
+  ['no answer (timeout)', awsError('TimeoutError')],
+])('when the success is %s, it is not turned into a failure: the error is thrown for Lambda to run the job again', async (_name, error) => {
+  codepipeline.on(PutJobSuccessResultCommand).rejects(error);
+  await expect(runPipelineJob(event, async () => ({ status: 'succeeded' }))).rejects.toBe(error);
+  expect(results().failure).toEqual([]);
+});
+
+test('a failure with an empty reason, or an error with no name and no message, is still a readable text', async () => {
+  codepipeline.on(PutJobFailureResultCommand).resolves({});
+  await runPipelineJob(event, async () => { throw Object.assign(new Error(''), { name: '' }); });
+  await runPipelineJob(event, async () => { throw { code: 42 }; });
+  await runPipelineJob(event, async () => { throw ''; });
+  expect(results().failure.map(f => f.failureDetails?.message)).toEqual(['Error', '{"code":42}', 'an empty error']);
+  expect(failureMessage('   ')).toBe('the action failed without a reason');
 });
 
 test('an event that is not a CodePipeline job is rejected without reporting', async () => {
@@ -72,7 +95,7 @@ test('an event that is not a CodePipeline job is rejected without reporting', as
 
 test('a job that already has its result (InvalidJobStateException) needs nothing more: no error, no second result', async () => {
   codepipeline.on(PutJobFailureResultCommand).rejects(Object.assign(new Error('Job is not in progress'), { name: 'InvalidJobStateException' }));
-  await expect(putJobFailure('job-1', 'the pipeline was stopped')).resolves.toBeUndefined();
+  await expect(putJobFailure('job-1', 'the pipeline was stopped')).resolves.toBe(false);
   codepipeline.on(PutJobSuccessResultCommand).rejects(Object.assign(new Error('Job is not in progress'), { name: 'InvalidJobStateException' }));
   await expect(runPipelineJob(event, async () => ({ status: 'succeeded' }))).resolves.toBeUndefined();
   expect(codepipeline.commandCalls(PutJobFailureResultCommand)).toHaveLength(1);

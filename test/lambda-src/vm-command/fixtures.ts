@@ -34,3 +34,14 @@ export function codePipelineEvent(data: Record<string, unknown> = {}, jobId = 'j
     },
   };
 }
+
+/**
+ * What the run table answers an UpdateItem with ALL_NEW: the run item, with the outcome the update
+ * stores when it had none (as `SET outcome = if_not_exists(outcome, :o)` does).
+ */
+export function updatedRun(overrides: Record<string, AttributeValue> = {}) {
+  return (input: { ExpressionAttributeValues?: Record<string, AttributeValue> }) => {
+    const stored = input.ExpressionAttributeValues?.[':o'];
+    return { Attributes: runItem({ ...(stored ? { outcome: stored } : {}), ...overrides }) };
+  };
+}

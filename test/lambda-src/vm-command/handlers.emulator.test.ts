@@ -50,7 +50,7 @@ describeWithEmulator('the VmCommandStage asset\'s handlers', emulator => {
     expect(emulator().calls('codepipeline', 'PutJobFailureResult').map(c => c.input.failureDetails.message))
       .toEqual(['action user parameters is invalid: `stateMachineArn`: Required']);
     await expect(emulator().invokeHandler(RUN, { step: 'finish', run: { runId: 'job-9', status: { outcome: { succeeded: true, message: 'ok' } } } }, {}, env))
-      .resolves.toEqual({ result: 'already-settled', succeeded: true });
+      .resolves.toEqual({ result: 'unknown-run', succeeded: true });
     await expect(emulator().invokeHandler(RUN, { step: 'reboot' }, {}, env))
       .rejects.toThrow('unknown step "reboot"; expected one of preflight, send, wait, status, finish');
   });

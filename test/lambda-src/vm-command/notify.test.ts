@@ -16,16 +16,18 @@ beforeEach(() => { dynamodb.reset(); sfn.reset(); process.env.TABLE_NAME = 'runs
 
 const recorded = { pk: { S: 'command#cmd-1' }, runId: { S: 'run-1' } };
 
-test('marks the command finished and resumes the waiting execution with its token', async () => {
+test('marks the command finished, resumes the waiting execution with its token, and only then forgets the token', async () => {
   dynamodb.on(UpdateItemCommand).resolves({ Attributes: { ...recorded, taskToken: { S: 'token-1' } } });
   sfn.on(SendTaskSuccessCommand).resolves({});
   await handler(event('cmd-1'));
-  expect(dynamodb.commandCalls(UpdateItemCommand)[0].args[0].input).toMatchObject({
+  const [mark, clear] = dynamodb.commandCalls(UpdateItemCommand).map(c => c.args[0].input);
+  expect(mark).toMatchObject({
     Key: { pk: { S: 'command#cmd-1' } },
-    UpdateExpression: 'SET completed = :true, expiresAt = if_not_exists(expiresAt, :e) REMOVE taskToken',
+    UpdateExpression: 'SET completed = :true, expiresAt = if_not_exists(expiresAt, :e)',
     ReturnValues: 'ALL_OLD',
   });
   expect(sfn.commandCalls(SendTaskSuccessCommand)[0].args[0].input.taskToken).toBe('token-1');
+  expect(clear).toMatchObject({ UpdateExpression: 'REMOVE taskToken', ConditionExpression: 'taskToken = :t', ExpressionAttributeValues: { ':t': { S: 'token-1' } } });
 });
 
 test('a finished command without a waiting token is only marked (the wait task resumes itself)', async () => {
@@ -58,10 +60,13 @@ test.each(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'])('a task that alr
   await expect(handler(event('cmd-1'))).resolves.toBeUndefined();
 });
 
-test('other Step Functions errors propagate, so Lambda retries the event (then sends it to the dead-letter queue)', async () => {
+test('a throttled resume propagates with the token kept, so Lambda\'s retry of the event resumes the execution', async () => {
   dynamodb.on(UpdateItemCommand).resolves({ Attributes: { ...recorded, taskToken: { S: 't' } } });
-  sfn.on(SendTaskSuccessCommand).rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
+  sfn.on(SendTaskSuccessCommand).rejectsOnce(Object.assign(new Error('slow down'), { name: 'ThrottlingException' })).resolves({});
   await expect(handler(event('cmd-1'))).rejects.toMatchObject({ name: 'ThrottlingException' });
+  expect(dynamodb.commandCalls(UpdateItemCommand).map(c => c.args[0].input.UpdateExpression)).not.toContain('REMOVE taskToken');
+  await expect(handler(event('cmd-1'))).resolves.toBeUndefined();
+  expect(sfn.commandCalls(SendTaskSuccessCommand).map(c => c.args[0].input.taskToken)).toEqual(['t', 't']);
 });
 
 test('a malformed event is rejected', async () => {

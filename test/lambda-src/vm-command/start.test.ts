@@ -1,3 +1,4 @@
+import { Readable } from 'stream';
 import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -29,7 +30,7 @@ beforeEach(() => {
 
 function withFile(files: Record<string, string>, own: Record<string, unknown> = {}) {
   const zip = zipSync(Object.fromEntries(Object.entries(files).map(([name, text]) => [name, strToU8(text)])));
-  s3.on(GetObjectCommand).resolves({ Body: { transformToByteArray: async () => zip } } as any);
+  s3.on(GetObjectCommand).callsFake(() => ({ Body: Readable.from([Buffer.from(zip)]) }));
   return codePipelineEvent({
     inputArtifacts: [{ name: 'Source', location: { type: 'S3', s3Location: { bucketName: 'artifacts', objectKey: 'src.zip' } } }],
     actionConfiguration: { configuration: { UserParameters: userParameters({ parametersFile: 'ci/vm.json', ...own }) } },
@@ -95,7 +96,7 @@ test.each<[string, Record<string, string>, Record<string, unknown>, RegExp]>([
 
 test('an artifact that is not a zip fails the job', async () => {
   const event = withFile({});
-  s3.on(GetObjectCommand).resolves({ Body: { transformToByteArray: async () => strToU8('not a zip') } } as any);
+  s3.on(GetObjectCommand).callsFake(() => ({ Body: Readable.from([Buffer.from('not a zip')]) }));
   await handler(event);
   expect(failureMessage()).toMatch(/^the input artifact `Source` is not a readable zip: /);
 });
@@ -139,4 +140,13 @@ describe('a continuation job', () => {
     await handler(codePipelineEvent({ continuationToken: 'run-9' }, 'job-2'));
     expect(failureMessage()).toBe('run run-9 is unknown (its record expired or was never created)');
   });
+});
+
+test('the parameters file is read from a streamed zip: an entry inflating beyond 256 KiB (a zip bomb) is refused, and no other entry is inflated', async () => {
+  const bomb = new Uint8Array(50 * 1024 * 1024);
+  const event = withFile({});
+  s3.on(GetObjectCommand).callsFake(() => ({ Body: Readable.from([Buffer.from(zipSync({ 'ci/vm.json': bomb, 'other.bin': bomb }, { level: 9 }))]) }));
+  await handler(event);
+  expect(failureMessage()).toBe('parameters file `ci/vm.json` is larger than 256 KiB');
+  expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
 });

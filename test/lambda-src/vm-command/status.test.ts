@@ -97,19 +97,25 @@ describe('renewing a long run\'s CodePipeline job', () => {
     expect(codepipeline.calls()).toHaveLength(0);
   });
 
-  test('no renewal while one is under way or the run is settled', async () => {
+  test('no renewal once the run has an outcome', async () => {
+    dynamodb.on(GetItemCommand).resolves({ Item: runItem({ jobRegisteredAt: { N: '0' }, outcome: { S: '{"succeeded":true,"message":"ok"}' } }) });
+    await handler(input);
     dynamodb.on(GetItemCommand).resolves({ Item: runItem({ jobRegisteredAt: { N: '0' } }) });
     dynamodb.on(UpdateItemCommand).rejects(conditionalCheckFailed());
     await handler(input);
     expect(codepipeline.calls()).toHaveLength(0);
   });
 
-  test('a refused renewal is undone and fails the step', async () => {
+  test('a renewal that gets no answer fails the step and stays under way: the retry renews again, and InvalidJobStateException means it was taken', async () => {
     dynamodb.on(GetItemCommand).resolves({ Item: runItem({ jobRegisteredAt: { N: '0' } }) });
-    dynamodb.on(UpdateItemCommand).resolvesOnce({ Attributes: runItem({ awaitingJob: { BOOL: true } }) }).resolves({});
-    codepipeline.on(PutJobSuccessResultCommand).rejects(Object.assign(new Error('job is not in progress'), { name: 'InvalidJobStateException' }));
-    await expect(handler(input)).rejects.toMatchObject({ name: 'InvalidJobStateException' });
-    expect(dynamodb.commandCalls(UpdateItemCommand)[1].args[0].input.ExpressionAttributeValues).toEqual({ ':false': { BOOL: false } });
+    dynamodb.on(UpdateItemCommand).resolves({ Attributes: runItem({ awaitingJob: { BOOL: true } }) });
+    codepipeline.on(PutJobSuccessResultCommand).rejectsOnce(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }))
+      .rejects(Object.assign(new Error('job is not in progress'), { name: 'InvalidJobStateException' }));
+    await expect(handler(input)).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(handler(input)).resolves.toEqual({ done: false });
+    // Never undone: only awaitingJob = true is ever written.
+    expect(dynamodb.commandCalls(UpdateItemCommand).map(c => c.args[0].input.ExpressionAttributeValues)).toEqual([{ ':true': { BOOL: true } }, { ':true': { BOOL: true } }]);
+    expect(codepipeline.commandCalls(PutJobSuccessResultCommand)).toHaveLength(2);
   });
 });
 

@@ -37,3 +37,10 @@ test('other table errors propagate', async () => {
   dynamodb.on(UpdateItemCommand).rejects(Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' }));
   await expect(handler({ taskToken: 't', commandId: 'cmd-1' })).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
 });
+
+test('a resume at once that is throttled or unanswered never fails the step (which would fail the run): the backstop checks the command', async () => {
+  dynamodb.on(UpdateItemCommand).resolves({ Attributes: { pk: { S: 'command#cmd-1' }, runId: { S: 'run-1' }, completed: { BOOL: true } } });
+  sfn.on(SendTaskSuccessCommand).rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
+  await expect(handler({ taskToken: 'token-1', commandId: 'cmd-1' })).resolves.toBeUndefined();
+  expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
+});
