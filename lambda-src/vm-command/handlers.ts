@@ -1,6 +1,7 @@
-import type { EventBridgeEvent } from 'aws-lambda';
+import type { Context, EventBridgeEvent } from 'aws-lambda';
 import type { CommandWork } from './command-table';
 import { InputError } from '../core/errors';
+import { logInvocation } from '../core/logger';
 
 /*
  * The VmCommandStage asset. Its two functions are shared by every VM stage of a stack:
@@ -21,14 +22,17 @@ const STEPS: Record<string, () => Promise<Handler>> = {
   finish: async () => (await import('./finish.js')).finish,
 };
 
-export async function run(e: any): Promise<unknown> {
+export async function run(e: any, context?: Context): Promise<unknown> {
+  logInvocation(context, { runId: e?.runId ?? e?.run?.runId ?? e?.['CodePipeline.job']?.id, commandId: e?.commandId ?? e?.run?.command?.commandId });
   if (e && typeof e === 'object' && 'CodePipeline.job' in e) return (await import('./start.js')).start(e);
   const load = typeof e?.step === 'string' ? STEPS[e.step] : undefined;
   if (!load) throw new InputError(`unknown step ${JSON.stringify(e?.step)}; expected one of ${Object.keys(STEPS).join(', ')}`);
   return (await load())(e);
 }
 
-export async function event(e: EventBridgeEvent<string, unknown>): Promise<void> {
+export async function event(e: EventBridgeEvent<string, unknown>, context?: Context): Promise<void> {
+  const detail = e?.detail as Record<string, unknown> | undefined;
+  logInvocation(context, { runId: detail?.name, commandId: detail?.['command-id'] });
   if (e?.source === 'aws.ssm') return (await import('./notify.js')).notify(e);
   const { handleJobEvent, isJobEvent } = await import('../core/job-events.js');
   if (!isJobEvent(e)) throw new InputError(`unexpected event source ${JSON.stringify(e?.source)}`);

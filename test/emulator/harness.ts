@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  CreateStateMachineCommand, DescribeExecutionCommand, GetExecutionHistoryCommand, HistoryEvent,
+  CreateStateMachineCommand, DescribeExecutionCommand, GetExecutionHistoryCommand, HistoryEvent, ListExecutionsCommand,
   SFNClient, StartExecutionCommand, StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { Template } from 'aws-cdk-lib/assertions';
@@ -86,6 +86,8 @@ export class Emulator {
   public readonly accountId = ACCOUNT_ID;
   private readonly sfn: SFNClient;
   private readonly started = new Map<string, Started>();
+  /** The state machines created in moto since the last reset. */
+  private readonly machines = new Set<string>();
   private readonly savedEnv: Record<string, string | undefined> = {};
   private sequence = 0;
 
@@ -197,6 +199,7 @@ export class Emulator {
       definition: machine.definition,
       roleArn: `arn:aws:iam::${ACCOUNT_ID}:role/EmulatorStateMachineRole`,
     }));
+    this.machines.add(created.stateMachineArn!);
     return { stateMachineArn: created.stateMachineArn! };
   }
 
@@ -235,8 +238,12 @@ export class Emulator {
    * cold start.
    */
   public async reset(): Promise<void> {
-    await Promise.all([...this.started.keys()].map(arn => this.stopExecution(arn)));
+    // Also the executions that code under test started on the harness's state machines.
+    const running = await Promise.all([...this.machines].map(async stateMachineArn =>
+      (await this.sfn.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING' }))).executions?.map(e => e.executionArn!) ?? []));
+    await Promise.all([...new Set([...this.started.keys(), ...running.flat()])].map(arn => this.stopExecution(arn)));
     this.started.clear();
+    this.machines.clear();
     await this.motoApi('/moto-api/reset');
     this.proxy.reset();
     this.runtime.coldStart();

@@ -4,10 +4,10 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { Duration } from 'aws-cdk-lib';
 import { strToU8, zipSync } from 'fflate';
-import { Emulator, describeWithEmulator } from '../emulator/harness';
-import { ScriptedReply } from '../emulator/aws-protocol';
-import { A, B, EVENT, RUN, statesEntered, vmRunHelpers } from '../vm-command/emulator-run';
 import { FileParameterType, VmTargets } from '../../src';
+import { ScriptedReply } from '../emulator/aws-protocol';
+import { Emulator, describeWithEmulator } from '../emulator/harness';
+import { A, B, EVENT, RUN, statesEntered, vmRunHelpers } from '../vm-command/emulator-run';
 
 /*
  * Fault injection on the VmCommandStage asset as it ships, on moto: every AWS call refused,
@@ -68,8 +68,13 @@ describeWithEmulator('VmCommandStage faults', emulator => {
     await dynamodb.send(new PutItemCommand({
       TableName: TABLE,
       Item: {
-        pk: { S: 'run#job-1' }, runId: { S: 'job-1' }, jobId: { S: 'job-1' }, jobRegisteredAt: { N: String(run.jobRegisteredAt ?? Date.now()) },
-        awaitingJob: { BOOL: false }, reported: { BOOL: false }, runWork: { S: JSON.stringify(run.work ?? work) },
+        pk: { S: 'run#job-1' },
+        runId: { S: 'job-1' },
+        jobId: { S: 'job-1' },
+        jobRegisteredAt: { N: String(run.jobRegisteredAt ?? Date.now()) },
+        awaitingJob: { BOOL: false },
+        reported: { BOOL: false },
+        runWork: { S: JSON.stringify(run.work ?? work) },
       },
     }));
   }

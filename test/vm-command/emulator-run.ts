@@ -171,7 +171,15 @@ export function vmRunHelpers(emulator: () => Emulator) {
   }
 
   return {
-    prepare, pipelineJob, startRun, deliverToEventFunction, executionStatusEvent, scriptInvocations, jobResults,
-    recordedCommandId, notifyFinished, parked,
+    prepare,
+    pipelineJob,
+    startRun,
+    deliverToEventFunction,
+    executionStatusEvent,
+    scriptInvocations,
+    jobResults,
+    recordedCommandId,
+    notifyFinished,
+    parked,
   };
 }

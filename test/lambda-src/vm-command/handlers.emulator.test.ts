@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { describeWithEmulator, handlerAsset } from '../../emulator/harness';
 
@@ -78,5 +79,22 @@ describeWithEmulator('the VmCommandStage asset\'s handlers', emulator => {
 
   test('event: an event of another source is refused', async () => {
     await expect(emulator().invokeHandler(EVENT, { source: 'aws.ec2', detail: {} }, {}, env)).rejects.toThrow('unexpected event source "aws.ec2"');
+  });
+});
+
+describeWithEmulator('the VmCommandStage asset\'s logs', emulator => {
+  test('every line of an invocation carries the Lambda request id and the run and command it works on', async () => {
+    await emulator().client(DynamoDBClient).send(new CreateTableCommand({
+      TableName: TABLE,
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }));
+    emulator().script('ssm', 'GetCommandInvocation', { body: { Status: 'InProgress' } });
+    const status = { step: 'status', runId: 'run-logs', commandId: 'cmd-logs', instanceIds: [A], config: { maxErrors: '0', logGroupName: 'g' } };
+    await emulator().invokeHandler(RUN, status, { awsRequestId: 'request-logs' }, { TABLE_NAME: TABLE });
+    const lines = fs.readFileSync(emulator().logFile, 'utf8').split('\n').filter(l => l.includes('request-logs')).map(l => JSON.parse(l));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line).toMatchObject({ function_request_id: 'request-logs', runId: 'run-logs', commandId: 'cmd-logs' });
   });
 });
