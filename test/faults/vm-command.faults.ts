@@ -48,7 +48,9 @@ function fakeCodePipeline(emulator: () => Emulator, faults: Array<ScriptedReply 
 }
 
 describeWithEmulator('VmCommandStage faults', emulator => {
-  const { prepare, startRun, pipelineJob, deliverToEventFunction, executionStatusEvent, scriptInvocations, notifyFinished, parked } = vmRunHelpers(emulator);
+  const {
+    prepare, startRun, pipelineJob, deliverToEventFunction, executionStatusEvent, scriptInvocations, notifyFinished, parked,
+  } = vmRunHelpers(emulator);
 
   /** The id of the command moto holds for the run (its comment names the run). */
   async function commandOfRun(): Promise<string | undefined> {
