@@ -226,6 +226,8 @@ interface Scenario {
     readonly posts: number;
     /** Invocations in all (first one and Lambda's retries). @default 1 */
     readonly invocations?: number;
+    /** The names of the errors the invocations threw, in order (for Lambda's retries). @default - not checked */
+    readonly errors?: string[];
     readonly message?: RegExp;
   };
 }
@@ -250,10 +252,13 @@ const readScenarios: Scenario[] = READS.flatMap(read => READ_FAULTS.map(([what, 
 })));
 
 const reportScenarios: Scenario[] = [
-  ...([['throttled', throttled], ['answered 5xx', serverError], ['hung', hang], ['dropped', drop]] as Array<[string, Fault]>).map(([what, fault]): Scenario => ({
-    name: `PutJobSuccessResult ${what} once: thrown for Lambda's retry, which reports without posting again`,
+  ...([
+    ['throttled', throttled, 'ThrottlingException'], ['answered 5xx', serverError, 'InternalFailure'],
+    ['hung', hang, 'JobResultUnansweredError'], ['dropped', drop, 'TimeoutError'],
+  ] as Array<[string, Fault, string]>).map(([what, fault, error]): Scenario => ({
+    name: `PutJobSuccessResult ${what} once: thrown (${error}) for Lambda's retry, which reports without posting again`,
     inject: [['codepipeline:PutJobSuccessResult', fault]],
-    expect: { result: 'success', posts: 1, invocations: 2, message: /^posted to releases$/ },
+    expect: { result: 'success', posts: 1, invocations: 2, errors: [error], message: /^posted to releases$/ },
   })),
   {
     name: 'PutJobSuccessResult applied, then the connection dropped: the retry finds the job done and posts nothing again',
@@ -285,12 +290,12 @@ const reportScenarios: Scenario[] = [
   {
     name: 'PutJobSuccessResult refused, then PutJobFailureResult hung: the retry reports the failure, without posting again',
     inject: [['codepipeline:PutJobSuccessResult', refused('ValidationException'), refused('ValidationException')], ['codepipeline:PutJobFailureResult', hang]],
-    expect: { result: 'failure', posts: 1, invocations: 2, message: /^reporting success failed: ValidationException/ },
+    expect: { result: 'failure', posts: 1, invocations: 2, errors: ['JobResultUnansweredError'], message: /^reporting success failed: ValidationException/ },
   },
   {
     name: 'PutJobSuccessResult throttled on every call of every invocation: no result once Lambda\'s retries run out (documented: the job times out)',
     failAlways: [['codepipeline:PutJobSuccessResult', throttled]],
-    expect: { result: 'none', posts: 1, invocations: 3 },
+    expect: { result: 'none', posts: 1, invocations: 3, errors: Array(3).fill('ThrottlingException') },
   },
   ...([['throttled', throttled], ['answered 5xx', serverError], ['hung', hang], ['dropped', drop]] as Array<[string, Fault]>).map(([what, fault]): Scenario => ({
     name: `failPipelineOnError, PutJobFailureResult ${what} once: the retry reports the failure once (the failed post is tried again)`,
@@ -500,6 +505,9 @@ describeWithEmulator('SlackNotifyStage under injected faults (shipped bundle on 
     const results = [...emulator().calls('codepipeline', 'PutJobSuccessResult'), ...emulator().calls('codepipeline', 'PutJobFailureResult')];
     const errors = runs.flatMap(r => r.errors);
     for (const error of errors) expect(error.message).not.toMatch(/^$|\[object Object\]/);
+    // Whatever hangs, the function ends on its own limits, never at its timeout.
+    expect(errors.map(e => e.name)).not.toContain('Sandbox.Timedout');
+    if (expected.errors) expect(errors.map(e => e.name)).toEqual(expected.errors);
     expectNoWebhook([await newLogLines(), JSON.stringify(results.map(c => c.input)), ...errors.map(e => `${e.name}: ${e.message}`)]);
   });
 
