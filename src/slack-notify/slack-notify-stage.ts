@@ -29,8 +29,8 @@ export interface SlackChannel {
 }
 
 /**
- * Properties of a `SlackNotifyStage`: the Slack channels to post to, and what to post. A stage
- * posts when it is placed in a pipeline as an action, when `pipeline` is given (its events), or both.
+ * Properties of a `SlackNotifyStage`: the Slack channels to post to and what to post, from the
+ * stage's place in a pipeline (as an action), from the events of `pipeline`, or both.
  */
 export interface SlackNotifyStageProps {
   /** The channels to post to, each with the outcomes it receives. */
