@@ -166,6 +166,14 @@ describe('messages', () => {
     expect(allText(slack.posts[0].body)).toContain('On call: &lt;@U123&gt;');
   });
 
+  test('ListActionExecutions answering the same page token again stops reading, with a note, instead of looping', async () => {
+    codepipeline.on(ListActionExecutionsCommand).resolves({ actionExecutionDetails: ACTION_EXECUTIONS, nextToken: 'again' });
+    await handler(executionEvent('FAILED'), context);
+    expect(codepipeline.commandCalls(ListActionExecutionsCommand)).toHaveLength(2);
+    expect(allText(slack.posts[0].body)).toContain('Could not read timings and action details from CodePipeline');
+    expect(logs.join('')).toContain('ListActionExecutions answered a page token it had answered before');
+  });
+
   test('pipeline API errors leave fields out instead of losing the message', async () => {
     codepipeline.on(GetPipelineExecutionCommand).rejects(Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' }));
     codepipeline.on(ListActionExecutionsCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
