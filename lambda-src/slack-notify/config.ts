@@ -28,6 +28,8 @@ const notifierConfigSchema = z.strictObject({
   codeCommitRepositories: z.array(codeCommitRepositorySchema).optional(),
   /** Text added to event notifications (no CodePipeline variables there). */
   eventText: z.string().optional(),
+  /** Hosts besides Slack's own that webhooks may point at (the `allowedWebhookHosts` prop). */
+  allowedWebhookHosts: z.array(z.string().min(1)).optional(),
   requestTimeoutMs: z.number().int().positive(),
   maxAttempts: z.number().int().min(1).max(10),
 });

@@ -3,17 +3,15 @@ import {
   ListActionExecutionsCommand, PipelineContext, PipelineExecution,
 } from '@aws-sdk/client-codepipeline';
 import { ActionDetail, Revision } from './notification';
+import { log } from './redact';
+import { bounded } from './time-limits';
+import { awsClient } from '../core/aws-clients';
 import { reasonOf } from '../core/errors';
-import { logger } from '../core/logger';
 
 /** ListActionExecutions pages read at most (100 action executions each). */
 const MAX_PAGES = 5;
 
-let client: CodePipelineClient | undefined;
-function codepipeline(): CodePipelineClient {
-  client ??= new CodePipelineClient({});
-  return client;
-}
+const codepipeline = () => awsClient(CodePipelineClient);
 
 /** What the notifier learns about an execution; any part CodePipeline did not answer is missing. */
 export interface ExecutionDetails {
@@ -27,22 +25,24 @@ export interface ExecutionDetails {
   readonly missing: string[];
 }
 
-/** The pipeline, stage, action and execution of a job (action mode). */
-export async function readJobContext(jobId: string): Promise<PipelineContext> {
-  const out = await codepipeline().send(new GetJobDetailsCommand({ jobId }));
+/** The pipeline, stage, action and execution of a job (action mode); gives up at `until`. */
+export async function readJobContext(jobId: string, until: number): Promise<PipelineContext> {
+  const out = await bounded('GetJobDetails', until, abortSignal => codepipeline().send(new GetJobDetailsCommand({ jobId }), { abortSignal }));
   const context = out.jobDetails?.data?.pipelineContext;
   if (!context?.pipelineName) throw new Error('GetJobDetails answered without a pipeline context');
   return context;
 }
 
 /**
- * Reads an execution's trigger, revisions, timings and failed action. A failing API call leaves
- * its fields out (and names them in `missing`) instead of failing the notification.
+ * Reads an execution's trigger, revisions, timings and failed action. A failing API call, or one
+ * that has not answered by `until`, leaves its fields out (and names them in `missing`) instead of
+ * failing the notification.
  */
-export async function readExecution(pipelineName: string, executionId: string, focus?: { stage: string; action: string }): Promise<ExecutionDetails> {
+export async function readExecution(pipelineName: string, executionId: string, focus: { stage: string; action: string } | undefined, until: number)
+  : Promise<ExecutionDetails> {
   const [execution, actions] = await Promise.all([
-    attempt('GetPipelineExecution', () => getExecution(pipelineName, executionId)),
-    attempt('ListActionExecutions', () => listActionExecutions(pipelineName, executionId)),
+    attempt('GetPipelineExecution', () => getExecution(pipelineName, executionId, until)),
+    attempt('ListActionExecutions', () => listActionExecutions(pipelineName, executionId, until)),
   ]);
   const missing: string[] = [];
   if (!execution) missing.push('trigger and source revisions');
@@ -61,7 +61,7 @@ export async function readExecution(pipelineName: string, executionId: string, f
     startTime: starts.length ? new Date(Math.min(...starts.map(d => d.getTime()))) : undefined,
     lastUpdateTime: updates.length ? new Date(Math.max(...updates.map(d => d.getTime()))) : undefined,
     failure: failedAction(actions ?? []),
-    focus: focus ? latest((actions ?? []).filter(a => a.stageName === focus.stage && a.actionName === focus.action)) : undefined,
+    focus: focus ? latestStarted((actions ?? []).filter(a => a.stageName === focus.stage && a.actionName === focus.action)) : undefined,
     missing,
   };
 }
@@ -70,27 +70,31 @@ async function attempt<T>(api: string, call: () => Promise<T>): Promise<T | unde
   try {
     return await call();
   } catch (err) {
-    logger.warn('pipeline API call failed; the message leaves its fields out', { api, error: reasonOf(err) });
+    log.warn('pipeline API call failed; the message leaves its fields out', { api, error: reasonOf(err) });
     return undefined;
   }
 }
 
-async function getExecution(pipelineName: string, pipelineExecutionId: string): Promise<PipelineExecution> {
-  const out = await codepipeline().send(new GetPipelineExecutionCommand({ pipelineName, pipelineExecutionId }));
+async function getExecution(pipelineName: string, pipelineExecutionId: string, until: number): Promise<PipelineExecution> {
+  const out = await bounded('GetPipelineExecution', until, abortSignal =>
+    codepipeline().send(new GetPipelineExecutionCommand({ pipelineName, pipelineExecutionId }), { abortSignal }));
   if (!out.pipelineExecution) throw new Error('GetPipelineExecution answered without an execution');
   return out.pipelineExecution;
 }
 
-async function listActionExecutions(pipelineName: string, pipelineExecutionId: string): Promise<ActionExecutionDetail[]> {
+async function listActionExecutions(pipelineName: string, pipelineExecutionId: string, until: number): Promise<ActionExecutionDetail[]> {
   const all: ActionExecutionDetail[] = [];
+  const seen = new Set<string>();
   let nextToken: string | undefined;
   for (let page = 0; page < MAX_PAGES; page++) {
-    const out = await codepipeline().send(new ListActionExecutionsCommand({
+    const out = await bounded('ListActionExecutions', until, abortSignal => codepipeline().send(new ListActionExecutionsCommand({
       pipelineName, filter: { pipelineExecutionId }, maxResults: 100, nextToken,
-    }));
+    }), { abortSignal }));
     all.push(...(out.actionExecutionDetails ?? []));
     nextToken = out.nextToken;
     if (!nextToken) break;
+    if (seen.has(nextToken)) throw new Error('ListActionExecutions answered a page token it had answered before');
+    seen.add(nextToken);
   }
   return all;
 }
@@ -162,11 +166,11 @@ function latest(actions: ActionExecutionDetail[]): ActionExecutionDetail | undef
   return [...actions].sort((a, b) => (b.lastUpdateTime?.getTime() ?? 0) - (a.lastUpdateTime?.getTime() ?? 0))[0];
 }
 
-function isDate(value: Date | undefined): value is Date {
-  return value instanceof Date && !isNaN(value.getTime());
+/** The action execution started last: a retried stage starts a new execution of the same action. */
+function latestStarted(actions: ActionExecutionDetail[]): ActionExecutionDetail | undefined {
+  return [...actions].sort((a, b) => (b.startTime?.getTime() ?? 0) - (a.startTime?.getTime() ?? 0))[0];
 }
 
-/** For tests: forget the cached client, like a cold start. */
-export function resetExecutionClient(): void {
-  client = undefined;
+function isDate(value: Date | undefined): value is Date {
+  return value instanceof Date && !isNaN(value.getTime());
 }

@@ -7,6 +7,7 @@ const EXECUTION_CHANGE = 'CodePipeline Pipeline Execution State Change';
 const ACTION_CHANGE = 'CodePipeline Action Execution State Change';
 
 const eventSchema = z.object({
+  'id': z.string().optional(),
   'source': z.literal('aws.codepipeline'),
   'detail-type': z.enum([EXECUTION_CHANGE, ACTION_CHANGE]),
   'account': z.string().min(1),
@@ -28,6 +29,8 @@ const eventSchema = z.object({
 
 /** An EventBridge event from CodePipeline, as the notifier understands it. */
 export interface PipelineEventNotice {
+  /** EventBridge's id of the event: the same in every delivery of the event. */
+  readonly eventId?: string;
   readonly outcome: Outcome;
   readonly status: string;
   readonly pipelineName: string;
@@ -50,6 +53,7 @@ export function parsePipelineEvent(raw: unknown): PipelineEventNotice {
   const detail = event.detail;
   const time = event.time ? new Date(event.time) : undefined;
   const base = {
+    eventId: event.id,
     pipelineName: detail.pipeline,
     executionId: detail['execution-id'],
     account: event.account,

@@ -28,14 +28,19 @@ export interface SlackChannel {
   readonly outcomes?: SlackOutcome[];
 }
 
-/** Properties of a `SlackNotifyStage`. */
+/**
+ * Properties of a `SlackNotifyStage`: the Slack channels to post to and what to post, from the
+ * stage's place in a pipeline (as an action), from the events of `pipeline`, or both.
+ */
 export interface SlackNotifyStageProps {
   /** The channels to post to, each with the outcomes it receives. */
   readonly channels: SlackChannel[];
   /**
    * The pipeline whose events (from EventBridge) are posted, whatever stage they happen in. It
-   * must be in this stack's account and region.
-   * @default - no event notifications: the stage only posts where it is placed as an action
+   * must be in this stack's account and region (checked at synth): EventBridge delivers a
+   * pipeline's events in its own account and region only.
+   * @default - no event notifications: the stage only posts where it is placed as an action (and
+   * must then be placed in a pipeline)
    */
   readonly pipeline?: codepipeline.IPipeline;
   /**
@@ -58,7 +63,8 @@ export interface SlackNotifyStageProps {
    * CodeCommit repositories whose commits' authors are shown. CodePipeline reports no commit
    * author, so for a revision from one of these repositories (matched by the repository name of
    * its CodeCommit source action) the function reads it with `codecommit:GetCommit`, which it may
-   * call on these repositories only. The repositories must be in this stack's account.
+   * call on these repositories only. The repositories must be in this stack's account and region
+   * (a pipeline's source actions run in the pipeline's region).
    * @default - no author lookup: revisions show their commit id and message
    */
   readonly codeCommitRepositories?: codecommit.IRepository[];
@@ -68,6 +74,14 @@ export interface SlackNotifyStageProps {
    * @default false
    */
   readonly failPipelineOnError?: boolean;
+  /**
+   * Hosts besides Slack's own that the webhooks may point at, e.g. a Slack-compatible chat server
+   * (`chat.example.com`). Host names only: no IP address, port, path or wildcard. Whatever the
+   * hosts, the function refuses a webhook that is not `https`, names an IP address, or resolves to
+   * a private, loopback or link-local address, before connecting to it.
+   * @default - only Slack's webhook hosts: `hooks.slack.com` and `hooks.slack-gov.com`
+   */
+  readonly allowedWebhookHosts?: string[];
   /**
    * How long one request to Slack may take before it is abandoned and retried.
    * @default Duration.seconds(10)
@@ -117,6 +131,13 @@ export class SlackNotifyStage extends PipelineStage {
     super(scope, id);
     validateProps(this, 'SlackNotifyStage', () => validate(this, props));
     this.channels = props.channels;
+    // Without a pipeline to watch and without a place in one, the stage would deploy a function nothing invokes.
+    this.node.addValidation({
+      validate: () => props.pipeline || this.placed ? [] : [
+        `SlackNotifyStage at ${this.node.path} would post nothing: it has no \`pipeline\` and was never placed in a pipeline. `
+        + 'Give `pipeline` for event notifications, or place it with addToPipeline, addToStage or PipelineStageStep',
+      ],
+    });
     this.failPipelineOnError = props.failPipelineOnError ?? false;
     this.actionText = props.actionText;
 
@@ -141,6 +162,7 @@ export class SlackNotifyStage extends PipelineStage {
       channels,
       codeCommitRepositories: repositories.length ? repositories.map(r => ({ name: r.repositoryName, arn: r.repositoryArn })) : undefined,
       eventText: props.eventText,
+      allowedWebhookHosts: props.allowedWebhookHosts?.length ? props.allowedWebhookHosts : undefined,
       requestTimeoutMs: (props.requestTimeout ?? Duration.seconds(10)).toMilliseconds(),
       maxAttempts: MAX_ATTEMPTS,
     }));
@@ -152,9 +174,11 @@ export class SlackNotifyStage extends PipelineStage {
   }
 
   protected renderActions(options: RenderActionsOptions): codepipeline.IAction[] {
-    if (!this.channels.some(c => (c.outcomes ?? ALL_OUTCOMES).includes(SlackOutcome.SUCCEEDED))) {
-      invalid('channels', 'include one that receives SlackOutcome.SUCCEEDED for the stage to be placed in a pipeline', this.channels.map(c => c.name));
-    }
+    validateProps(this, 'SlackNotifyStage', () => {
+      if (!this.channels.some(c => (c.outcomes ?? ALL_OUTCOMES).includes(SlackOutcome.SUCCEEDED))) {
+        invalid('channels', 'include one that receives SlackOutcome.SUCCEEDED for the stage to be placed in a pipeline', this.channels.map(c => c.name));
+      }
+    });
     if (!this.placed) {
       // GetJobDetails tells the function its pipeline, stage and execution; it has no resource-level permissions.
       this.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['codepipeline:GetJobDetails'], resources: ['*'] }));
@@ -235,7 +259,7 @@ function unique<T>(values: T[]): T[] {
 
 function validateRepositories(scope: Construct, repositories: codecommit.IRepository[] | undefined): void {
   requireNonEmptyArray('codeCommitRepositories', repositories);
-  const account = Stack.of(scope).account;
+  const { account, region } = Stack.of(scope);
   const names = new Set<string>();
   (repositories ?? []).forEach((repository, i) => {
     const name = repository.repositoryName;
@@ -249,6 +273,40 @@ function validateRepositories(scope: Construct, repositories: codecommit.IReposi
       invalid(`codeCommitRepositories[${i}]`, `be in this stack's account ${account} (CodeCommit has no resource policies to allow another account)`,
         repository.repositoryArn);
     }
+    const repositoryRegion = repository.env.region;
+    if (!Token.isUnresolved(region) && !Token.isUnresolved(repositoryRegion) && repositoryRegion !== region) {
+      invalid(`codeCommitRepositories[${i}]`, `be in this stack's region ${region} (the function reads commits in its own region; `
+        + 'a pipeline\'s source actions run in the pipeline\'s region)', repository.repositoryArn);
+    }
+  });
+}
+
+/** EventBridge delivers a pipeline's events in its own account and region only: a rule elsewhere never fires. */
+function validatePipeline(scope: Construct, pipeline: codepipeline.IPipeline | undefined): void {
+  if (!pipeline) return;
+  const stack = Stack.of(scope);
+  const name = Token.isUnresolved(pipeline.pipelineArn) ? pipeline.node.path : pipeline.pipelineArn;
+  for (const part of ['account', 'region'] as const) {
+    const mine = stack[part];
+    const theirs = pipeline.env[part];
+    if (!Token.isUnresolved(mine) && !Token.isUnresolved(theirs) && mine !== theirs) {
+      invalid('pipeline', `be in this stack's ${part} ${mine}: EventBridge delivers a pipeline's events in its own account and region only, `
+        + `so a rule here would never fire (the pipeline is in ${part} ${theirs})`, name);
+    }
+  }
+}
+
+/** Host names as a webhook's URL has them: lower case, with a dot, no IP address, port, path or wildcard. */
+const HOST_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+
+function validateAllowedHosts(hosts: string[] | undefined): void {
+  requireNonEmptyArray('allowedWebhookHosts', hosts);
+  (hosts ?? []).forEach((host, i) => {
+    requireMatch(`allowedWebhookHosts[${i}]`, host, HOST_NAME,
+      'be a lower-case host name such as chat.example.com (no scheme, IP address, port, path or wildcard)');
+    if (!Token.isUnresolved(host) && (host === 'localhost' || host.endsWith('.localhost'))) {
+      invalid(`allowedWebhookHosts[${i}]`, 'not be a loopback name', host);
+    }
   });
 }
 
@@ -258,6 +316,10 @@ function validate(scope: Construct, props: SlackNotifyStageProps): void {
   props.channels.forEach((channel, i) => {
     requireMatch(`channels[${i}].name`, channel.name, /^[A-Za-z0-9#_.-]{1,64}$/, 'be 1 to 64 characters of A-Z, a-z, 0-9, #, _, . and -');
     if (names.has(channel.name)) invalid(`channels[${i}].name`, 'be unique', channel.name);
+    if (typeof channel.webhook?._bind !== 'function') {
+      invalid(`channels[${i}].webhook`, 'be a SlackWebhook: SlackWebhook.fromSecret(...), fromSecureStringParameter(...) or fromSecureStringParameterName(...)',
+        channel.webhook === undefined ? undefined : 'not a SlackWebhook');
+    }
     names.add(channel.name);
     requireNonEmptyArray(`channels[${i}].outcomes`, channel.outcomes);
   });
@@ -272,6 +334,8 @@ function validate(scope: Construct, props: SlackNotifyStageProps): void {
   requireNonEmptyString('actionText', props.actionText);
   requireNonEmptyString('eventText', props.eventText);
   validateRepositories(scope, props.codeCommitRepositories);
+  validatePipeline(scope, props.pipeline);
+  validateAllowedHosts(props.allowedWebhookHosts);
   if (props.actionText !== undefined && !Token.isUnresolved(props.actionText)) {
     const room = MAX_USER_PARAMETERS - userParameters(true, undefined).length - 1;
     if (props.actionText.length > room) invalid('actionText', `be at most ${room} characters`, `${props.actionText.length} characters`);

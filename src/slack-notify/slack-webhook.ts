@@ -1,3 +1,4 @@
+import { Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -31,7 +32,10 @@ export class SlackWebhook {
   }
 
   /**
-   * A webhook kept in an SSM SecureString parameter, by name.
+   * A webhook kept in an SSM SecureString parameter, by name. The name may be a token (e.g. a
+   * `CfnParameter`'s value): the function may then read the parameter under either form its ARN
+   * can take (`parameter/name` and `parameter/path/name`), since the name's first character is
+   * unknown at synth.
    * @param parameterName the parameter's name, e.g. `/slack/releases-webhook`
    * @param encryptionKey the customer managed key the parameter is encrypted with (default: the AWS managed key `aws/ssm`)
    */
@@ -56,11 +60,31 @@ export class SlackWebhook {
       this.secret.grantRead(grantee);
       return this.jsonField ? { secretArn: this.secret.secretArn, jsonField: this.jsonField } : { secretArn: this.secret.secretArn };
     }
+    if (this.parameterByName && Token.isUnresolved(this.parameterByName.parameterName)) {
+      return this.bindTokenName(scope, grantee, this.parameterByName.parameterName, this.parameterByName.encryptionKey);
+    }
     const parameter = this.parameter ?? ssm.StringParameter.fromSecureStringParameterAttributes(scope, id, {
       parameterName: this.parameterByName!.parameterName,
       encryptionKey: this.parameterByName!.encryptionKey,
     });
     parameter.grantRead(grantee);
     return { parameterName: parameter.parameterName };
+  }
+
+  /**
+   * A parameter name that is a token: a name with a leading `/` has the ARN `...:parameter/path/name`,
+   * a simple name `...:parameter/name`. Both are granted; the form that does not apply names no
+   * parameter (no SSM parameter name has a `//` or lacks the separator).
+   */
+  private bindTokenName(scope: Construct, grantee: iam.IGrantable, parameterName: string, encryptionKey?: kms.IKey): { [key: string]: string } {
+    const stack = Stack.of(scope);
+    const prefix = `arn:${stack.partition}:ssm:${stack.region}:${stack.account}:parameter`;
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ssm:DescribeParameters', 'ssm:GetParameters', 'ssm:GetParameter', 'ssm:GetParameterHistory'],
+      resourceArns: [`${prefix}${parameterName}`, `${prefix}/${parameterName}`],
+    });
+    encryptionKey?.grantDecrypt(grantee);
+    return { parameterName };
   }
 }

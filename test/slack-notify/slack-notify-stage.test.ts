@@ -1,11 +1,12 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { cdkPipeline, pipelineWithSource, stagesOf, webhookSecret } from './fixtures';
-import { PipelineEvent, PipelineStageStep, SlackNotifyStage, SlackNotifyStageProps, SlackOutcome, SlackWebhook } from '../../src';
+import { PipelineEvent, PipelineStageStep, SlackChannel, SlackNotifyStage, SlackNotifyStageProps, SlackOutcome, SlackWebhook } from '../../src';
 
 const ENV = { account: '111111111111', region: 'eu-west-1' };
 
@@ -23,6 +24,12 @@ function notifyConfig(template: Template, logicalIdPrefix = 'Notify'): any {
   // Resolve the Fn::Join around token values (the secret ARN) to readable placeholders.
   const text = typeof value === 'string' ? value : value['Fn::Join'][1].map((p: unknown) => typeof p === 'string' ? p : `<${Object.values(p as object).flat().join('.')}>`).join('');
   return JSON.parse(text);
+}
+
+/** Places a stage in a new pipeline of its stack (a stage that is neither placed nor watching a pipeline fails synth). */
+function placed(stage: SlackNotifyStage): SlackNotifyStage {
+  stage.addToPipeline(pipelineWithSource(Stack.of(stage)).pipeline);
+  return stage;
 }
 
 function policyStatements(template: Template): any[] {
@@ -89,12 +96,15 @@ describe('event mode', () => {
     });
   });
 
-  test('without a pipeline there is no rule, and the function cannot read any pipeline', () => {
-    const { stack, webhook } = setup();
+  test('without a pipeline there is no rule, and the function reads only the pipeline it is placed in', () => {
+    const { stack, pipeline, webhook } = setup();
     const notify = new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'all', webhook }] });
+    notify.addToPipeline(pipeline);
     expect(notify.rules).toEqual([]);
     const template = Template.fromStack(stack);
-    expect(JSON.stringify(policyStatements(template))).not.toContain('codepipeline:');
+    template.resourceCountIs('AWS::Events::Rule', 1); // the CodeCommit source trigger
+    const reads = policyStatements(template).filter(s => [s.Action].flat().includes('codepipeline:ListActionExecutions'));
+    expect(reads.map(s => s.Resource)).toEqual([stack.resolve(pipeline.pipelineArn)]);
   });
 });
 
@@ -130,7 +140,7 @@ describe('IAM', () => {
   test('codeCommitRepositories: GetCommit on exactly those repositories, whose names and ARNs are in the configuration', () => {
     const { stack, pipeline, webhook } = setup();
     const created = new codecommit.Repository(stack, 'ShopRepo', { repositoryName: 'shop' });
-    const imported = codecommit.Repository.fromRepositoryArn(stack, 'InfraRepo', `arn:aws:codecommit:eu-central-1:${ENV.account}:infra`);
+    const imported = codecommit.Repository.fromRepositoryArn(stack, 'InfraRepo', `arn:aws:codecommit:eu-west-1:${ENV.account}:infra`);
     new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'all', webhook }], pipeline, codeCommitRepositories: [created, imported] });
     const template = Template.fromStack(stack);
     const statements = policyStatements(template);
@@ -139,12 +149,12 @@ describe('IAM', () => {
     expect(commitRead).toEqual([{
       Action: 'codecommit:GetCommit',
       Effect: 'Allow',
-      Resource: [stack.resolve(created.repositoryArn), `arn:aws:codecommit:eu-central-1:${ENV.account}:infra`],
+      Resource: [stack.resolve(created.repositoryArn), `arn:aws:codecommit:eu-west-1:${ENV.account}:infra`],
     }]);
     const createdId = stack.getLogicalId(created.node.defaultChild as codecommit.CfnRepository);
     expect(notifyConfig(template).codeCommitRepositories).toEqual([
       { name: `<${createdId}.Name>`, arn: `<${createdId}.Arn>` },
-      { name: 'infra', arn: `arn:aws:codecommit:eu-central-1:${ENV.account}:infra` },
+      { name: 'infra', arn: `arn:aws:codecommit:eu-west-1:${ENV.account}:infra` },
     ]);
   });
 
@@ -152,7 +162,7 @@ describe('IAM', () => {
     const stack = new Stack(new App(), 'S', { env: ENV });
     const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
     const secret = new secretsmanager.Secret(stack, 'Webhook', { encryptionKey: key });
-    new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'all', webhook: SlackWebhook.fromSecret(secret, 'url') }] });
+    placed(new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'all', webhook: SlackWebhook.fromSecret(secret, 'url') }] }));
     const template = Template.fromStack(stack);
 
     template.hasResourceProperties('AWS::KMS::Key', {
@@ -173,7 +183,7 @@ describe('IAM', () => {
       ssm.StringParameter.fromSecureStringParameterAttributes(stack, 'Param', { parameterName: '/slack/releases' }))],
   ])('a SecureString parameter %s: read access to that parameter only', (_, webhook) => {
     const stack = new Stack(new App(), 'S', { env: ENV });
-    new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'releases', webhook: webhook(stack) }] });
+    placed(new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'releases', webhook: webhook(stack) }] }));
     const template = Template.fromStack(stack);
     const read = policyStatements(template).find(s => [s.Action].flat().includes('ssm:GetParameter'));
     expect(read.Resource).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:eu-west-1:111111111111:parameter/slack/releases']] });
@@ -183,7 +193,7 @@ describe('IAM', () => {
   test('a parameter with a customer managed key adds decrypt on that key', () => {
     const stack = new Stack(new App(), 'S', { env: ENV });
     const key = kms.Key.fromKeyArn(stack, 'Key', 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab');
-    new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'releases', webhook: SlackWebhook.fromSecureStringParameterName('slack-hook', key) }] });
+    placed(new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'releases', webhook: SlackWebhook.fromSecureStringParameterName('slack-hook', key) }] }));
     const decrypt = policyStatements(Template.fromStack(stack)).find(s => [s.Action].flat().includes('kms:Decrypt'));
     expect(decrypt.Resource).toBe('arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab');
   });
@@ -337,10 +347,83 @@ describe('validation', () => {
     const { stack, pipeline, webhook } = setup();
     const notify = new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'alerts', webhook, outcomes: [SlackOutcome.FAILED] }], pipeline, events: [PipelineEvent.EXECUTION_FAILED] });
     expect(() => notify.addToPipeline(pipeline)).toThrow(
-      '`channels` must include one that receives SlackOutcome.SUCCEEDED for the stage to be placed in a pipeline, got: ["alerts"]');
+      'SlackNotifyStage at PipelineStack/Notify: `channels` must include one that receives SlackOutcome.SUCCEEDED for the stage to be placed in a pipeline, got: ["alerts"]');
   });
 
-  test('rejects codeCommitRepositories that are empty, name a repository twice, or are in another account', () => {
+  test('a channel without a webhook names the channel, not an internal error', () => {
+    expect(pipelineLess({ channels: [{ name: 'alerts' } as SlackChannel] })).toThrow(
+      'SlackNotifyStage at S/Notify: `channels[0].webhook` must be a SlackWebhook: SlackWebhook.fromSecret(...), fromSecureStringParameter(...) '
+      + 'or fromSecureStringParameterName(...), got: undefined');
+    expect(pipelineLess({ channels: [{ name: 'alerts', webhook: { url: 'https://hooks.slack.com/x' } as unknown as SlackWebhook }] }))
+      .toThrow('`channels[0].webhook` must be a SlackWebhook: SlackWebhook.fromSecret(...), fromSecureStringParameter(...) '
+        + "or fromSecureStringParameterName(...), got: 'not a SlackWebhook'");
+  });
+
+  test('a stage with no pipeline that is never placed in one fails synth, naming the stage', () => {
+    const app = new App();
+    const stack = new Stack(app, 'S', { env: ENV });
+    new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'all', webhook: SlackWebhook.fromSecret(webhookSecret(stack)) }] });
+    expect(() => app.synth()).toThrow('SlackNotifyStage at S/Notify would post nothing: it has no `pipeline` and was never placed in a pipeline. '
+      + 'Give `pipeline` for event notifications, or place it with addToPipeline, addToStage or PipelineStageStep');
+  });
+
+  test.each([
+    ['region', 'arn:aws:codepipeline:us-east-1:111111111111:release', 'region eu-west-1', 'region us-east-1'],
+    ['account', 'arn:aws:codepipeline:eu-west-1:222222222222:release', 'account 111111111111', 'account 222222222222'],
+  ])('a watched pipeline in another %s fails synth (its events never reach this stack\'s rules)', (_, arn, mine, theirs) => {
+    const stack = new Stack(new App(), 'S', { env: ENV });
+    const pipeline = codepipeline.Pipeline.fromPipelineArn(stack, 'Other', arn);
+    expect(() => new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'all', webhook: SlackWebhook.fromSecret(webhookSecret(stack)) }], pipeline }))
+      .toThrow(`SlackNotifyStage at S/Notify: \`pipeline\` must be in this stack's ${mine}: EventBridge delivers a pipeline's events in its own account `
+        + `and region only, so a rule here would never fire (the pipeline is in ${theirs}), got: '${arn}'`);
+  });
+
+  test('a watched pipeline of another stack in another region fails synth too', () => {
+    const app = new App();
+    const other = new Stack(app, 'Other', { env: { ...ENV, region: 'us-west-2' } });
+    const { pipeline } = pipelineWithSource(other);
+    const stack = new Stack(app, 'S', { env: ENV });
+    expect(() => new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'all', webhook: SlackWebhook.fromSecret(webhookSecret(stack)) }], pipeline }))
+      .toThrow("`pipeline` must be in this stack's region eu-west-1");
+  });
+
+  test('a token parameter name is accepted: the function may read the parameter under both forms of its ARN', () => {
+    const stack = new Stack(new App(), 'S', { env: ENV });
+    const name = new CfnParameter(stack, 'WebhookParameterName').valueAsString;
+    placed(new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'releases', webhook: SlackWebhook.fromSecureStringParameterName(name) }] }));
+    const template = Template.fromStack(stack);
+    const read = policyStatements(template).find(s => [s.Action].flat().includes('ssm:GetParameter'));
+    const arn = (separator: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:ssm:eu-west-1:111111111111:parameter${separator}`, { Ref: 'WebhookParameterName' }]],
+    });
+    expect(read.Resource).toEqual([arn(''), arn('/')]);
+    expect(JSON.stringify(notifyConfig(template).channels[0].webhook)).toBe('{"parameterName":"<WebhookParameterName>"}');
+  });
+
+  test.each([
+    ['https://chat.example.com'], ['10.0.0.1'], ['chat.example.com:8443'], ['*.example.com'], ['Chat.Example.com'], ['chat.example.com/hooks'], ['[::1]'],
+  ])('allowedWebhookHosts rejects %p', host => {
+    expect(pipelineLess({ allowedWebhookHosts: [host] })).toThrow(
+      `SlackNotifyStage at S/Notify: \`allowedWebhookHosts[0]\` must be a lower-case host name such as chat.example.com (no scheme, IP address, port, path or wildcard), got: '${host}'`);
+  });
+
+  test('allowedWebhookHosts rejects loopback names and an empty list', () => {
+    expect(pipelineLess({ allowedWebhookHosts: ['chat.example.com', 'hooks.localhost'] }))
+      .toThrow("`allowedWebhookHosts[1]` must not be a loopback name, got: 'hooks.localhost'");
+    expect(pipelineLess({ allowedWebhookHosts: ['localhost'] })).toThrow('`allowedWebhookHosts[0]` must be a lower-case host name');
+    expect(pipelineLess({ allowedWebhookHosts: [] })).toThrow('`allowedWebhookHosts` must not be empty');
+  });
+
+  test('allowedWebhookHosts are passed to the function; without them, only Slack\'s hosts are allowed there', () => {
+    const { stack, pipeline, webhook } = setup();
+    new SlackNotifyStage(stack, 'Notify', { channels: [{ name: 'all', webhook }], pipeline, allowedWebhookHosts: ['chat.example.com'] });
+    new SlackNotifyStage(stack, 'Plain', { channels: [{ name: 'all', webhook }], pipeline });
+    const template = Template.fromStack(stack);
+    expect(notifyConfig(template).allowedWebhookHosts).toEqual(['chat.example.com']);
+    expect(notifyConfig(template, 'Plain').allowedWebhookHosts).toBeUndefined();
+  });
+
+  test('rejects codeCommitRepositories that are empty, name a repository twice, or are in another account or region', () => {
     const repo = (stack: Stack, id: string, arn: string) => codecommit.Repository.fromRepositoryArn(stack, id, arn);
     const make = (repositories: (stack: Stack) => codecommit.IRepository[]) => () => {
       const stack = new Stack(new App(), 'S', { env: ENV });
@@ -352,6 +435,9 @@ describe('validation', () => {
     expect(make(stack => [repo(stack, 'A', 'arn:aws:codecommit:eu-west-1:222222222222:shop')])).toThrow(
       "`codeCommitRepositories[0]` must be in this stack's account 111111111111 (CodeCommit has no resource policies to allow another account), "
       + "got: 'arn:aws:codecommit:eu-west-1:222222222222:shop'");
+    expect(make(stack => [repo(stack, 'A', `arn:aws:codecommit:eu-central-1:${ENV.account}:shop`)])).toThrow(
+      "SlackNotifyStage at S/Notify: `codeCommitRepositories[0]` must be in this stack's region eu-west-1 (the function reads commits in its own region; "
+      + "a pipeline's source actions run in the pipeline's region), got: 'arn:aws:codecommit:eu-central-1:111111111111:shop'");
     expect(make(stack => [codecommit.Repository.fromRepositoryName(stack, 'A', 'shop')])).not.toThrow();
   });
 

@@ -128,11 +128,22 @@ describeWithEmulator('SlackNotifyStage on the emulator (bundled handler, Secrets
   });
 
   test('crash path: PutJobSuccessResult is refused, so the failure is reported instead, once', async () => {
-    emulator().script('codepipeline', 'PutJobSuccessResult', { error: { code: 'InternalFailure', message: 'boom', status: 500 } });
+    emulator().script('codepipeline', 'PutJobSuccessResult', { error: { code: 'ValidationException', message: 'summary refused', status: 400 } });
     await invoke(jobEvent('{"v":1,"failOnError":false}'), environment());
     const { success, failure } = jobResults();
     expect(success).toHaveLength(1); // attempted, refused
-    expect(failure.map(c => c.input.failureDetails.message)).toEqual([expect.stringMatching(/^reporting success failed: InternalFailure: boom/)]);
+    expect(failure.map(c => c.input.failureDetails.message)).toEqual([expect.stringMatching(/^reporting success failed: ValidationException: summary refused/)]);
+  });
+
+  test('crash path: PutJobSuccessResult answered 500 is thrown for Lambda\'s retry, which reports it without posting again', async () => {
+    emulator().script('codepipeline', 'PutJobSuccessResult', { error: { code: 'InternalFailure', message: 'boom', status: 500 } }, { body: {} });
+    const event = jobEvent('{"v":1,"failOnError":false}');
+    await expect(invoke(event, environment())).rejects.toMatchObject({ name: 'InternalFailure', message: 'boom' });
+    await invoke(event, environment());
+    expect(slack.posts).toHaveLength(1);
+    const { success, failure } = jobResults();
+    expect(success).toHaveLength(2);
+    expect(failure).toEqual([]);
   });
 
   test('crash path: a broken function configuration fails the job once, nothing is posted', async () => {

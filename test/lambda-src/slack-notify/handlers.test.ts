@@ -1,7 +1,8 @@
+import * as net from 'net';
 import { CodeCommitClient, CommitDoesNotExistException, GetCommitCommand } from '@aws-sdk/client-codecommit';
 import {
   CodePipelineClient, GetJobDetailsCommand, GetPipelineExecutionCommand, ListActionExecutionsCommand,
-  PutJobFailureResultCommand, PutJobSuccessResultCommand,
+  PutJobFailureResultCommand, PutJobSuccessResultCommand, TriggerType,
 } from '@aws-sdk/client-codepipeline';
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -13,10 +14,12 @@ import {
 } from './fixtures';
 import { FakeSlack } from './slack-server';
 import { resetAwsClients } from '../../../lambda-src/core/aws-clients';
-import { resetCommitAuthorClients } from '../../../lambda-src/slack-notify/commit-authors';
-import { resetExecutionClient } from '../../../lambda-src/slack-notify/execution-details';
+import { InputError } from '../../../lambda-src/core/errors';
+import { resetDeliveryRecord } from '../../../lambda-src/slack-notify/deliver';
 import { handler } from '../../../lambda-src/slack-notify/handlers';
-import { resetWebhookCache } from '../../../lambda-src/slack-notify/webhook';
+import { forgetRememberedWebhooks, redact, redactError, REDACTED, rememberWebhook } from '../../../lambda-src/slack-notify/redact';
+import { bounded, CallTimeoutError, clockOf, DETAILS_LIMIT_MS, REPORT_LIMIT_MS } from '../../../lambda-src/slack-notify/time-limits';
+import { checkWebhookAddress, parseWebhookUrl, resetWebhookCache } from '../../../lambda-src/slack-notify/webhook';
 
 const secrets = mockClient(SecretsManagerClient);
 const ssm = mockClient(SSMClient);
@@ -43,9 +46,9 @@ beforeEach(() => {
   codepipeline.reset();
   codecommit.reset();
   slack.reset();
-  resetCommitAuthorClients();
   resetWebhookCache();
-  resetExecutionClient();
+  resetDeliveryRecord();
+  forgetRememberedWebhooks();
   resetAwsClients();
   process.env.AWS_REGION = REGION;
   process.env.SLACK_NOTIFY_CONFIG = config([ALERTS, RELEASES]);
@@ -163,6 +166,14 @@ describe('messages', () => {
     expect(allText(slack.posts[0].body)).toContain('On call: &lt;@U123&gt;');
   });
 
+  test('ListActionExecutions answering the same page token again stops reading, with a note, instead of looping', async () => {
+    codepipeline.on(ListActionExecutionsCommand).resolves({ actionExecutionDetails: ACTION_EXECUTIONS, nextToken: 'again' });
+    await handler(executionEvent('FAILED'), context);
+    expect(codepipeline.commandCalls(ListActionExecutionsCommand)).toHaveLength(2);
+    expect(allText(slack.posts[0].body)).toContain('Could not read timings and action details from CodePipeline');
+    expect(logs.join('')).toContain('ListActionExecutions answered a page token it had answered before');
+  });
+
   test('pipeline API errors leave fields out instead of losing the message', async () => {
     codepipeline.on(GetPipelineExecutionCommand).rejects(Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' }));
     codepipeline.on(ListActionExecutionsCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
@@ -247,7 +258,7 @@ describe('commit authors (CodeCommit sources)', () => {
     process.env.SLACK_NOTIFY_CONFIG = AUTHORS_CONFIG;
     codepipeline.on(GetPipelineExecutionCommand).resolves({ pipelineExecution: PIPELINE_EXECUTION });
     codepipeline.on(ListActionExecutionsCommand).resolves({ actionExecutionDetails: ACTION_EXECUTIONS });
-    await handler(executionEvent('FAILED'), context);
+    await handler({ ...executionEvent('FAILED'), id: 'e-2' }, context);
     expect(slack.posts).toHaveLength(2);
     expect(codecommit.commandCalls(GetCommitCommand)).toHaveLength(0);
   });
@@ -412,7 +423,7 @@ describe('Slack answers', () => {
 
 describe('webhook', () => {
   test('read once per warm container', async () => {
-    for (let i = 0; i < 3; i++) await handler(executionEvent('FAILED'), context);
+    for (let i = 0; i < 3; i++) await handler({ ...executionEvent('FAILED'), id: `e-${i}` }, context);
     expect(slack.posts).toHaveLength(3);
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
     expect(secrets.commandCalls(GetSecretValueCommand)[0].args[0].input).toEqual({ SecretId: SECRET_ARN });
@@ -461,5 +472,244 @@ describe('malformed events', () => {
     expect(error.name).toBe('InputError');
     expect(error.message).toContain(message);
     expect(slack.posts).toHaveLength(0);
+  });
+});
+
+describe('repeated deliveries of a job or event', () => {
+  const invalidJobState = () => Object.assign(new Error('The job is not in progress'), { name: 'InvalidJobStateException', $metadata: { httpStatusCode: 400 } });
+
+  test('a job delivered again to the same container posts nothing again; its result is reported again', async () => {
+    await handler(jobEvent(SETTINGS), context);
+    codepipeline.on(PutJobSuccessResultCommand).rejects(invalidJobState());
+    await handler(jobEvent(SETTINGS), context);
+    expect(slack.posts).toHaveLength(1);
+    expect(jobResults().success).toHaveLength(2);
+    expect(jobResults().failure).toEqual([]);
+  });
+
+  test('a result CodePipeline did not answer is thrown for Lambda\'s retry, which reports it without posting again', async () => {
+    codepipeline.on(PutJobSuccessResultCommand)
+      .rejectsOnce(Object.assign(new Error('We encountered an internal error'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } }))
+      .resolves({});
+    await expect(handler(jobEvent(SETTINGS), context)).rejects.toMatchObject({ name: 'InternalServerError', message: 'We encountered an internal error' });
+    await handler(jobEvent(SETTINGS), context);
+    expect(slack.posts).toHaveLength(1);
+    expect(jobResults().success.map(s => s.executionDetails?.summary)).toEqual(['posted to releases', 'posted to releases']);
+  });
+
+  test('a job whose action execution already ended is not posted, in any container (the job has its result)', async () => {
+    codepipeline.on(ListActionExecutionsCommand).resolves({
+      actionExecutionDetails: ACTION_EXECUTIONS.map(a => a.actionName === 'Slack' ? { ...a, status: 'Succeeded' } : a),
+    });
+    codepipeline.on(PutJobSuccessResultCommand).rejects(invalidJobState());
+    await handler(jobEvent(SETTINGS), context);
+    expect(slack.posts).toEqual([]);
+    expect(jobResults().success.map(s => s.executionDetails?.summary)).toEqual(['the job already had its result: nothing was posted again']);
+    expect(jobResults().failure).toEqual([]);
+  });
+
+  test('a stage retried later starts a new execution of the action: the latest one decides, and it posts', async () => {
+    const [announce] = ACTION_EXECUTIONS.filter(a => a.actionName === 'Slack');
+    codepipeline.on(ListActionExecutionsCommand).resolves({
+      actionExecutionDetails: [
+        ...ACTION_EXECUTIONS.filter(a => a !== announce),
+        { ...announce, status: 'Failed', startTime: new Date('2025-03-04T10:20:00Z'), lastUpdateTime: new Date('2025-03-04T10:21:00Z') },
+        { ...announce, status: 'InProgress', startTime: new Date('2025-03-04T11:00:00Z'), lastUpdateTime: new Date('2025-03-04T11:00:00Z') },
+      ],
+    });
+    await handler(jobEvent(SETTINGS), context);
+    expect(slack.posts).toHaveLength(1);
+  });
+
+  test('two deliveries of one job at once post once', async () => {
+    await Promise.all([handler(jobEvent(SETTINGS), context), handler(jobEvent(SETTINGS), context)]);
+    expect(slack.posts).toHaveLength(1);
+    expect(jobResults().success).toHaveLength(2);
+  });
+
+  test('an event whose post failed in one channel is retried to that channel only', async () => {
+    process.env.SLACK_NOTIFY_CONFIG = config([ALERTS, { ...RELEASES, outcomes: ['FAILED'] }]);
+    ssm.on(GetParameterCommand)
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
+      .resolves({ Parameter: { Value: slack.url('/services/T000/B000/releases-token') } });
+    await expect(handler(executionEvent('FAILED'), context)).rejects.toThrow('posting to releases failed');
+    await handler(executionEvent('FAILED'), context);
+    expect(slack.posts.map(p => p.path).sort()).toEqual(['/services/T000/B000/alerts-token', '/services/T000/B000/releases-token']);
+  });
+});
+
+describe('webhook host rules (checked after reading the webhook, before connecting)', () => {
+  test.each([
+    ['https://169.254.169.254/latest/meta-data/iam-token', 'must name a host, not an IP address (169.254.169.254)'],
+    ['https://10.0.0.12/services/T000/B000/private-token', 'must name a host, not an IP address (10.0.0.12)'],
+    ['https://0x7f.1/services/T000/B000/octal-token', 'must name a host, not an IP address (127.0.0.1)'],
+    ['https://[fd00::1]/services/T000/B000/v6-token', 'must name a host, not an IP address ([fd00::1])'],
+    ['https://127.0.0.1/services/T000/B000/https-loopback-token', 'must name a host, not an IP address (127.0.0.1)'],
+    ['http://localhost:8080/services/T000/B000/name-token', 'must be an https URL'],
+    ['http://127.0.0.2:8080/services/T000/B000/other-loopback-token', 'must be an https URL'],
+    ['https://user:pw@hooks.slack.com/services/T000/B000/userinfo-token', 'must not contain a user name or password'],
+    ['https://hooks.example.com/services/T000/B000/elsewhere-token',
+      'must be on one of the allowed webhook hosts (hooks.slack.com, hooks.slack-gov.com), got host hooks.example.com: allow another host with the `allowedWebhookHosts` prop'],
+    ['https://hooks.slack.com.evil.example/services/T000/B000/suffix-token',
+      'must be on one of the allowed webhook hosts (hooks.slack.com, hooks.slack-gov.com), got host hooks.slack.com.evil.example: allow another host with the `allowedWebhookHosts` prop'],
+  ])('%s is refused: %s', async (value, message) => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: value });
+    const error = await handler(executionEvent('FAILED'), context).catch(e => e);
+    expect(error.message).toBe(`posting to alerts failed: could not read the webhook from secret ${SECRET_ARN}: the webhook in secret ${SECRET_ARN} ${message}`);
+    expect(error.message).not.toContain('-token');
+    expect(slack.posts).toEqual([]);
+  });
+
+  test('a host in allowedWebhookHosts that resolves to a loopback address is refused before anything connects to it', async () => {
+    const connections: net.Socket[] = [];
+    const listener = net.createServer(socket => connections.push(socket));
+    await new Promise<void>(resolve => listener.listen(0, '127.0.0.1', resolve));
+    try {
+      process.env.SLACK_NOTIFY_CONFIG = config([ALERTS], { allowedWebhookHosts: ['localhost'] });
+      secrets.on(GetSecretValueCommand).resolves({ SecretString: `https://localhost:${(listener.address() as net.AddressInfo).port}/services/T000/B000/dns-token` });
+      const error = await handler(executionEvent('FAILED'), context).catch(e => e);
+      expect(error.message).toMatch(new RegExp(`^posting to alerts failed: the webhook in secret ${SECRET_ARN} must reach a public address: localhost resolves to (127\\.0\\.0\\.1|::1)$`));
+      expect(connections).toEqual([]);
+    } finally {
+      connections.forEach(c => c.destroy());
+      await new Promise(resolve => listener.close(resolve));
+    }
+  });
+
+  test('Slack\'s hosts and allowed hosts pass, whatever their case or trailing dot', () => {
+    const source = { secretArn: SECRET_ARN };
+    expect(parseWebhookUrl('https://HOOKS.slack.com./services/T/B/x', source, []).hostname).toBe('hooks.slack.com.');
+    expect(parseWebhookUrl('https://hooks.slack-gov.com/services/T/B/x', source, []).protocol).toBe('https:');
+    expect(parseWebhookUrl('https://chat.example.com/hooks/x', source, ['chat.example.com']).pathname).toBe('/hooks/x');
+    expect(() => parseWebhookUrl('https://chat.example.com/hooks/x', source, [])).toThrow('got host chat.example.com');
+  });
+
+  test.each([
+    [[{ address: '3.33.200.1', family: 4 }], undefined],
+    [[{ address: '2600:1f18::1', family: 6 }], undefined],
+    [[{ address: '3.33.200.1', family: 4 }, { address: '169.254.169.254', family: 4 }], '169.254.169.254'],
+    [[{ address: '10.1.2.3', family: 4 }], '10.1.2.3'],
+    [[{ address: '100.64.0.1', family: 4 }], '100.64.0.1'],
+    [[{ address: '192.168.1.1', family: 4 }], '192.168.1.1'],
+    [[{ address: '172.20.0.1', family: 4 }], '172.20.0.1'],
+    [[{ address: '::1', family: 6 }], '::1'],
+    [[{ address: 'fd12:3456::1', family: 6 }], 'fd12:3456::1'],
+    [[{ address: 'fe80::1', family: 6 }], 'fe80::1'],
+    [[{ address: '::ffff:10.0.0.1', family: 6 }], '::ffff:10.0.0.1'],
+  ])('addresses %j: refused for %p', async (addresses, refused) => {
+    const check = checkWebhookAddress(new URL('https://chat.example.com/x'), { secretArn: SECRET_ARN }, Date.now() + 1000, async () => addresses);
+    if (refused) await expect(check).rejects.toThrow(`chat.example.com resolves to ${refused}`);
+    else await expect(check).resolves.toBeUndefined();
+  });
+});
+
+describe('no webhook in anything that leaves the function', () => {
+  test('Slack echoing the request path in an error body: the job summary and the logs hold no webhook', async () => {
+    slack.reply({ status: 404, body: 'no_service for POST /services/T000/B000/releases-token' });
+    await handler(jobEvent(SETTINGS), context);
+    const summary = jobResults().success[0].executionDetails?.summary;
+    expect(summary).toBe('Slack notification failed, the pipeline continues: posting to releases failed: '
+      + 'Slack rejected the message: 404 no_service for POST [webhook redacted]');
+  });
+
+  test('and the failure message (failPipelineOnError), and the error an event throws', async () => {
+    slack.reply({ status: 400, body: `bad request to ${slack.url('/services/T000/B000/releases-token')}` });
+    await handler(jobEvent('{"v":1,"failOnError":true}'), context);
+    const message = jobResults().failure[0].failureDetails?.message;
+    expect(message).toContain('Slack rejected the message: 400 bad request to [webhook redacted]');
+    slack.reply({ status: 500, body: 'upstream said: alerts-token is wrong' });
+    const error = await handler(executionEvent('FAILED'), context).catch(e => e);
+    expect(error.message).toBe('posting to alerts failed: Slack answered 500 upstream said: [webhook redacted] is wrong (gave up after 3 attempts)');
+    expect(error.stack).not.toContain('-token');
+  });
+
+  test('a webhook that is not Slack-shaped is redacted whole and in part too', async () => {
+    process.env.SLACK_NOTIFY_CONFIG = config([{ ...ALERTS, webhook: { secretArn: SECRET_ARN, jsonField: 'url' } }]);
+    const url = slack.url('/custom/hook/custom-hook-token?sig=sig-token-0123');
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ url, other: 'https://hooks.example.com/x/other-channel-token' }) });
+    slack.reply({ status: 403, body: `forbidden: /custom/hook/custom-hook-token?sig=sig-token-0123 (also other-channel-token, ${encodeURIComponent('/custom/hook/custom-hook-token')})` });
+    const error = await handler(executionEvent('FAILED'), context).catch(e => e);
+    expect(error.message).toBe('posting to alerts failed: Slack rejected the message: 403 forbidden: [webhook redacted] (also [webhook redacted], [webhook redacted])');
+  });
+
+  test('redact: every form of a remembered webhook, and any Slack-shaped one', () => {
+    rememberWebhook('https://chat.example.com/hooks/abc/remembered-token-1');
+    expect(redact('a https://chat.example.com/hooks/abc/remembered-token-1 b')).toBe(`a ${REDACTED} b`);
+    expect(redact('path /hooks/abc/remembered-token-1, tail abc/remembered-token-1, token remembered-token-1')).not.toContain('remembered');
+    expect(redact(`encoded ${encodeURIComponent('/hooks/abc/remembered-token-1')}`)).toBe(`encoded ${REDACTED}`);
+    expect(redact('https://hooks.slack.com/services/T0/B0/never-read and services/TA/BB/cc')).toBe(`${REDACTED} and ${REDACTED}`);
+    expect(redact('hooks is a word; abc too')).toBe('hooks is a word; abc too');
+  });
+
+  test('redactError keeps the name and the InputError class, and drops the original message from the stack', () => {
+    const plain = redactError(Object.assign(new Error('to https://hooks.slack.com/services/T/B/x'), { name: 'TypeError' }));
+    expect([plain.name, plain.message]).toEqual(['TypeError', `to ${REDACTED}`]);
+    expect(plain.stack).not.toContain('hooks.slack.com');
+    const input = redactError(new InputError('bad services/T1/B1/abc'));
+    expect(input).toBeInstanceOf(InputError);
+    expect(input.message).toBe(`bad ${REDACTED}`);
+    expect(redactError('a string').message).toBe('a string');
+  });
+});
+
+describe('Block Kit limits with 10,000-character values', () => {
+  const huge = (c: string) => c.repeat(10_000);
+
+  test('action mode: a huge execution id, pipeline and stage names, commit message, link and action text', async () => {
+    codepipeline.on(GetJobDetailsCommand).resolves({
+      jobDetails: { id: 'job-1', data: { pipelineContext: { pipelineName: huge('p'), pipelineExecutionId: huge('e'), stage: { name: huge('s') }, action: { name: 'Slack' } } } },
+    });
+    codepipeline.on(GetPipelineExecutionCommand).resolves({
+      pipelineExecution: {
+        ...PIPELINE_EXECUTION,
+        trigger: { triggerType: huge('T') as TriggerType, triggerDetail: huge('d') },
+        artifactRevisions: Array.from({ length: 7 }, (_, i) => ({
+          name: huge(`${i}`), revisionId: huge('r'), revisionSummary: huge('&'), revisionUrl: `https://example.com/${huge('u')}`,
+        })),
+      },
+    });
+    await handler(jobEvent(`${SETTINGS}\n${huge('<')}`), context);
+    const body = slack.posts[0].body;
+    expect(blockKitProblems(body)).toEqual([]);
+    expect(allText(body)).toContain('Execution eeeeeeeeee');
+    expect(allText(body)).not.toContain('https://example.com/uuu'); // a link longer than any real one is left out
+    expect(JSON.stringify(body).length).toBeLessThan(15_000);
+    expect(jobResults().success[0].executionDetails?.summary).toBe('posted to releases');
+  });
+
+  test('event mode: a huge failed action, summary and link, pipeline name and execution id', async () => {
+    const event = actionEvent('FAILED', 'Build', huge('S'), huge('A'), { 'external-execution-summary': huge('x'), 'external-execution-url': `https://e.com/${huge('y')}` });
+    event.detail.pipeline = huge('P');
+    event.detail['execution-id'] = huge('I');
+    await handler(event, context);
+    const body = slack.posts[0].body;
+    expect(blockKitProblems(body)).toEqual([]);
+    expect(body.text.length).toBeLessThanOrEqual(300);
+    expect(body.blocks[0].text.text.length).toBeLessThanOrEqual(150);
+  });
+});
+
+describe('time limits', () => {
+  test('a call that never answers is abandoned at its limit, and its signal aborted', async () => {
+    let aborted: unknown;
+    const started = Date.now();
+    const call = bounded('GetNothing', Date.now() + 100, signal => new Promise(() => signal.addEventListener('abort', () => aborted = signal.reason)));
+    await expect(call).rejects.toThrow('GetNothing did not answer in time');
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(aborted).toBeInstanceOf(CallTimeoutError);
+  });
+
+  test('a call that throws at once is not held up', async () => {
+    await expect(bounded('Broken', Date.now() + 60_000, () => { throw new Error('at once'); })).rejects.toThrow('at once');
+  });
+
+  test('the clock keeps the report\'s time free, and reads never run past the posts', () => {
+    const clock = clockOf(120_000, 0);
+    expect(clock.end).toBe(118_000);
+    expect(clock.postDeadline).toBe(118_000 - REPORT_LIMIT_MS);
+    expect(clock.detailsDeadline).toBe(DETAILS_LIMIT_MS);
+    const short = clockOf(30_000, 0);
+    expect(short.postDeadline).toBe(14_000);
+    expect(short.detailsDeadline).toBe(14_000);
   });
 });

@@ -1,6 +1,6 @@
 import { allText, blockKitProblems } from './block-kit';
 import { logStreamUrl } from '../../../lambda-src/slack-notify/execution-details';
-import { buildMessage, consoleUrl, formatDuration, shortRevision } from '../../../lambda-src/slack-notify/message';
+import { buildMessage, clip, clipMrkdwn, consoleUrl, formatDuration, shortRevision } from '../../../lambda-src/slack-notify/message';
 import { Notification } from '../../../lambda-src/slack-notify/notification';
 
 const base: Notification = { outcome: 'FAILED', status: 'FAILED', pipelineName: 'release', region: 'eu-west-1', revisions: [], missing: [] };
@@ -45,4 +45,44 @@ test('long and hostile values stay within Block Kit limits, links stay well-form
   expect(text).toContain('&lt;!channel&gt;');
   expect(text).not.toContain('javascript:');
   expect(text).toContain('_(A0)_');
+});
+
+test('10,000-character values in every field stay within every Block Kit limit', () => {
+  const huge = (c: string) => c.repeat(10_000);
+  const message = buildMessage({
+    outcome: 'APPROVAL',
+    status: huge('S'),
+    pipelineName: huge('p'),
+    executionId: huge('e'),
+    account: huge('1'),
+    region: huge('r'),
+    trigger: huge('t'),
+    startTime: new Date('2025-03-04T10:00:00Z'),
+    endTime: new Date('2025-03-04T10:10:00Z'),
+    revisions: Array.from({ length: 6 }, () => ({
+      artifact: huge('a'), revisionId: huge('i'), summary: huge('&'), url: `https://x.example/${huge('u')}`, author: huge('<'), codeCommitRepository: huge('c'),
+    })),
+    failure: { stage: huge('s'), action: huge('a'), summary: huge('>'), url: `https://x.example/${huge('l')}` },
+    approval: { stage: huge('s'), action: huge('a'), summary: huge('|'), url: 'https://x.example/review' },
+    text: huge('&'),
+    missing: ['trigger and source revisions'],
+    authorsUnread: true,
+  });
+  expect(blockKitProblems(message)).toEqual([]);
+  expect(message.text.length).toBeLessThanOrEqual(300);
+  expect(message.blocks.length).toBeLessThanOrEqual(50);
+  const footer = message.blocks[message.blocks.length - 1] as any;
+  expect(footer.elements.every((e: any) => e.text.length <= 500)).toBe(true);
+  // The console link is left out: no real pipeline has such a name.
+  expect(allText(message)).not.toContain('console.aws.amazon.com');
+  expect(allText(message)).toContain('<https://x.example/review|Review>');
+});
+
+test('clipping never cuts a link, an entity or a surrogate pair', () => {
+  expect(clip('abcdef', 4)).toBe('abc…');
+  expect(clip('ab😀cd', 4)).toBe('ab…');
+  expect(clipMrkdwn(`see <https://x.example/${'u'.repeat(50)}|link> now`, 20)).toBe('see …');
+  expect(clipMrkdwn('a &amp; b', 5)).toBe('a …');
+  expect(clipMrkdwn('a &amp; b', 8)).toBe('a &amp;…');
+  expect(clipMrkdwn('short', 10)).toBe('short');
 });
