@@ -1,5 +1,5 @@
 import { execFileSync } from 'child_process';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { Duration } from 'aws-cdk-lib';
@@ -7,7 +7,7 @@ import { strToU8, zipSync } from 'fflate';
 import { FileParameterType, VmTargets } from '../../src';
 import { ScriptedReply } from '../emulator/aws-protocol';
 import { Emulator, describeWithEmulator } from '../emulator/harness';
-import { A, B, EVENT, RUN, statesEntered, vmRunHelpers } from '../vm-command/emulator-run';
+import { A, B, createRunTable, EVENT, RUN, statesEntered, vmRunHelpers } from '../vm-command/emulator-run';
 
 /*
  * Fault injection on the VmCommandStage asset as it ships, on moto: every AWS call refused,
@@ -60,12 +60,7 @@ describeWithEmulator('VmCommandStage faults', emulator => {
 
   async function runTable(run: Record<string, unknown> = {}) {
     const dynamodb = emulator().client(DynamoDBClient);
-    await dynamodb.send(new CreateTableCommand({
-      TableName: TABLE,
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }));
+    await createRunTable(emulator(), TABLE);
     const work = { documentName: 'AWS-RunShellScript', sentAfter: new Date(0).toISOString(), commandId: 'cmd-1', instanceIds: [A, B] };
     await dynamodb.send(new PutItemCommand({
       TableName: TABLE,

@@ -69,6 +69,16 @@ export function stepsInvoked(calls: RecordedCall[]): string[] {
   return invocationsOf(calls, 'RunFunction').map(c => c.input.Payload.step);
 }
 
+/** Creates the construct's run table in moto, as its template defines it (a string key `pk`). */
+export async function createRunTable(emulator: Emulator, tableName: string): Promise<void> {
+  await emulator.client(DynamoDBClient).send(new CreateTableCommand({
+    TableName: tableName,
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+    BillingMode: 'PAY_PER_REQUEST',
+  }));
+}
+
 /** The run helpers, for the tests of one `describeWithEmulator`. */
 export function vmRunHelpers(emulator: () => Emulator) {
   async function prepare(
@@ -76,12 +86,7 @@ export function vmRunHelpers(emulator: () => Emulator) {
   ): Promise<Synthesized> {
     const synthesized = synth(props, runLimitSeconds);
     process.env.TABLE_NAME = synthesized.tableName;
-    await emulator().client(DynamoDBClient).send(new CreateTableCommand({
-      TableName: synthesized.tableName,
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }));
+    await createRunTable(emulator(), synthesized.tableName);
     // moto knows no registered SSM agents: script what DescribeInstanceInformation would answer.
     emulator().script('ssm', 'DescribeInstanceInformation', {
       body: { InstanceInformationList: Object.entries(online).map(([InstanceId, PingStatus]) => ({ InstanceId, PingStatus })) },

@@ -1,5 +1,6 @@
-import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { describeWithEmulator, handlerAsset } from '../../emulator/harness';
+import { createRunTable } from '../../vm-command/emulator-run';
 
 /*
  * SSM's "command finished" event, the send task recording the command and the wait task storing its
@@ -18,12 +19,7 @@ describeWithEmulator('a command-finished event and the run table, in every order
   const env = { TABLE_NAME: TABLE };
 
   beforeEach(async () => {
-    await emulator().client(DynamoDBClient).send(new CreateTableCommand({
-      TableName: TABLE,
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }));
+    await createRunTable(emulator(), TABLE);
     emulator().script('ssm', 'SendCommand', { body: { Command: { CommandId: COMMAND_ID } } });
     emulator().script('states', 'SendTaskSuccess', { body: {} });
   });

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
-import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { describeWithEmulator, handlerAsset } from '../../emulator/harness';
+import { createRunTable } from '../../vm-command/emulator-run';
 
 /*
  * The two handlers of the VmCommandStage asset, as they ship (each part is loaded on first use), on
@@ -18,12 +19,7 @@ describeWithEmulator('the VmCommandStage asset\'s handlers', emulator => {
   const env = { TABLE_NAME: TABLE };
 
   beforeEach(async () => {
-    await emulator().client(DynamoDBClient).send(new CreateTableCommand({
-      TableName: TABLE,
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }));
+    await createRunTable(emulator(), TABLE);
     emulator().script('codepipeline', 'PutJobFailureResult', { body: {} });
     emulator().script('ssm', 'CancelCommand', { body: {} });
     emulator().script('ssm', 'GetCommandInvocation', { body: { Status: 'InProgress' } });
@@ -64,12 +60,7 @@ describeWithEmulator('the VmCommandStage asset\'s handlers', emulator => {
       .toEqual([`the run's state machine execution timed out\ncommand cmd-1 was cancelled on ${A}, ${B}`]);
 
     await emulator().reset();
-    await emulator().client(DynamoDBClient).send(new CreateTableCommand({
-      TableName: TABLE,
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }));
+    await createRunTable(emulator(), TABLE);
     emulator().script('codepipeline', 'PutJobFailureResult', { body: {} });
     await recordRun();
     await emulator().invokeHandler(EVENT, { source: 'aws.states', detail: { name: 'job-1', status: 'ABORTED' } }, {}, env);
@@ -84,12 +75,7 @@ describeWithEmulator('the VmCommandStage asset\'s handlers', emulator => {
 
 describeWithEmulator('the VmCommandStage asset\'s logs', emulator => {
   test('every line of an invocation carries the Lambda request id and the run and command it works on', async () => {
-    await emulator().client(DynamoDBClient).send(new CreateTableCommand({
-      TableName: TABLE,
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }));
+    await createRunTable(emulator(), TABLE);
     emulator().script('ssm', 'GetCommandInvocation', { body: { Status: 'InProgress' } });
     const status = { step: 'status', runId: 'run-logs', commandId: 'cmd-logs', instanceIds: [A], config: { maxErrors: '0', logGroupName: 'g' } };
     await emulator().invokeHandler(RUN, status, { awsRequestId: 'request-logs' }, { TABLE_NAME: TABLE });
