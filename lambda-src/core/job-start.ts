@@ -1,4 +1,4 @@
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { CodePipelineEvent } from 'aws-lambda';
 import { z } from 'zod/v3';
 import { awsClient } from './aws-clients';
@@ -39,37 +39,31 @@ export function handleJobStart(event: CodePipelineEvent, prepare: PrepareRun): P
     // A job delivered twice keeps its first record (and the work recorded in it); starting the same
     // execution again with the same input is a no-op for Step Functions.
     const created = await createRun({ runId, jobId: job.id, stateMachineArn, executionArn, pipelineExecutionId });
-    await startExecution(stateMachineArn, executionArn, runId, JSON.stringify({ ...input, runId }));
+    await startExecution(stateMachineArn, runId, JSON.stringify({ ...input, runId }));
     logger.info(created ? 'started run' : 'the job was delivered again; its run is started', { runId, executionArn });
     return { status: 'pending' };
   });
 }
 
 /**
- * Starts the run's execution once. The execution is named after the run: a second start of the
- * same run (a job delivered again) is no second execution. After an unclear answer the execution
- * is looked up before anything else, so the job fails only when the run really did not start.
+ * Starts the run's execution once. The execution is named after the run, and StartExecution with
+ * the same name and input is idempotent: after an unclear answer (a timeout, a dropped connection,
+ * a 5xx) it is sent once more, and "already exists" means the first one started it.
  */
-async function startExecution(stateMachineArn: string, executionArn: string, runId: string, input: string): Promise<void> {
-  const start = () => sfn().send(new StartExecutionCommand({ stateMachineArn, name: runId, input }));
+async function startExecution(stateMachineArn: string, runId: string, input: string): Promise<void> {
+  const start = async () => {
+    try {
+      await sfn().send(new StartExecutionCommand({ stateMachineArn, name: runId, input }));
+    } catch (err) {
+      if ((err as Error).name !== 'ExecutionAlreadyExists') throw err;
+    }
+  };
   try {
     await start();
   } catch (err) {
-    if ((err as Error).name === 'ExecutionAlreadyExists') return;
     if (isRefusal(err)) throw err;
-    logger.warn('starting the run got no clear answer; looking for its execution', { runId, error: reasonOf(err) });
-    if (await executionExists(executionArn)) return;
+    logger.warn('starting the run got no clear answer; starting it again (the same name and input start it once)', { runId, error: reasonOf(err) });
     await start();
-  }
-}
-
-async function executionExists(executionArn: string): Promise<boolean> {
-  try {
-    await sfn().send(new DescribeExecutionCommand({ executionArn }));
-    return true;
-  } catch (err) {
-    if ((err as Error).name === 'ExecutionDoesNotExist') return false;
-    throw err;
   }
 }
 

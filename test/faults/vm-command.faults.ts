@@ -180,7 +180,7 @@ describeWithEmulator('VmCommandStage faults', emulator => {
     });
 
     test.each<[string, ScriptedReply]>([['applied, then dropped', appliedThenDrop], ['answered 5xx before applying', serverError], ['hung before applying', hang]])(
-      'StartExecution %s: the execution is looked up, started once, and the job is not failed', async (_name, fault) => {
+      'StartExecution %s: sent once more (same name and input), the run starts once, and the job is not failed', async (_name, fault) => {
         const s = await prepare();
         scriptInvocations({ [A]: [{ Status: 'Success' }], [B]: [{ Status: 'Success' }] });
         let starts = 0;

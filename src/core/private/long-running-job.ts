@@ -158,11 +158,6 @@ export class LongRunningJob extends Construct {
       service: 'states', resource: 'execution', arnFormat: ArnFormat.COLON_RESOURCE_NAME, resourceName: `${stateMachine.stateMachineName}:*`,
     });
     functions.eventFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StopExecution'], resources: [executions] }));
-    // After an unclear StartExecution answer, the run function looks for the run's execution.
-    functions.runStateMachinePolicy.addStatements(new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
-    acknowledgeWildcard(functions.runStateMachinePolicy,
-      `${nagArn(stack, 'states', true, 'execution')}:<${stack.getLogicalId(stateMachine.node.defaultChild as sfn.CfnStateMachine)}.Name>:*`,
-      'Executions are named per run; the run function looks for the one it started when StartExecution gave no clear answer.');
     acknowledgeWildcard(functions.eventFunction,
       `${nagArn(stack, 'states', true, 'execution')}:<${stack.getLogicalId(stateMachine.node.defaultChild as sfn.CfnStateMachine)}.Name>:*`,
       'Executions are named per run; the event function stops the one a stopped pipeline action leaves running.');
