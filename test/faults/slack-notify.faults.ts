@@ -26,7 +26,7 @@ import { describeWithEmulator, Emulator, handlerAsset } from '../emulator/harnes
 import { TemplateResolver } from '../emulator/template-resolver';
 import { blockKitProblems } from '../lambda-src/slack-notify/block-kit';
 import { FakeSlack, SlackReply } from '../lambda-src/slack-notify/slack-server';
-import { pipelineWithSource } from '../slack-notify/fixtures';
+import { actionExecutionDetails, pipelineWithSource } from '../slack-notify/fixtures';
 
 const HANDLER = handlerAsset('slack-notify', 'handler');
 /** The secret part of the webhook: it must never appear in a log line, a job result or an error. */
@@ -171,26 +171,7 @@ class PipelineJobModel {
   }
 
   private actionExecutions(): any[] {
-    return [
-      {
-        stageName: 'Source',
-        actionName: 'Source',
-        status: 'Succeeded',
-        startTime: 1741082400,
-        lastUpdateTime: 1741082410,
-        input: { actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' }, configuration: { RepositoryName: 'app', BranchName: 'main' } },
-        output: { outputArtifacts: [{ name: 'Source' }] },
-      },
-      {
-        stageName: 'Build',
-        actionName: 'Test',
-        status: 'Failed',
-        startTime: 1741082500,
-        lastUpdateTime: 1741083000,
-        output: { executionResult: { externalExecutionSummary: 'exit status 2', externalExecutionUrl: 'https://example.com/logs/1' } },
-      },
-      { stageName: 'Announce', actionName: 'Announce', status: this.actionStatus, startTime: 1741083600, lastUpdateTime: 1741083600 },
-    ];
+    return actionExecutionDetails(this.actionStatus);
   }
 }
 

@@ -40,3 +40,27 @@ export function stagesOf(template: { findResources(type: string): Record<string,
   const [resource] = Object.values(template.findResources('AWS::CodePipeline::Pipeline'));
   return resource.Properties.Stages;
 }
+
+/** ListActionExecutions' details of the example execution: the source, a failed test, and the Slack action in `announceStatus`. */
+export function actionExecutionDetails(announceStatus: string): any[] {
+  return [
+    {
+      stageName: 'Source',
+      actionName: 'Source',
+      status: 'Succeeded',
+      startTime: 1741082400,
+      lastUpdateTime: 1741082410,
+      input: { actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' }, configuration: { RepositoryName: 'app', BranchName: 'main' } },
+      output: { outputArtifacts: [{ name: 'Source' }] },
+    },
+    {
+      stageName: 'Build',
+      actionName: 'Test',
+      status: 'Failed',
+      startTime: 1741082500,
+      lastUpdateTime: 1741083000,
+      output: { executionResult: { externalExecutionSummary: 'exit status 2', externalExecutionUrl: 'https://example.com/logs/1' } },
+    },
+    { stageName: 'Announce', actionName: 'Announce', status: announceStatus, startTime: 1741083600, lastUpdateTime: 1741083600 },
+  ];
+}

@@ -3,7 +3,7 @@ import { CreateSecretCommand, DeleteSecretCommand, SecretsManagerClient } from '
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { pipelineWithSource } from './fixtures';
+import { actionExecutionDetails, pipelineWithSource } from './fixtures';
 import { PipelineEvent, SlackNotifyStage, SlackOutcome, SlackWebhook } from '../../src';
 import { describeWithEmulator, Emulator, handlerAsset } from '../emulator/harness';
 import { TemplateResolver } from '../emulator/template-resolver';
@@ -232,26 +232,7 @@ function scriptCodePipeline(emulator: Emulator): void {
   });
   emulator.script('codepipeline', 'ListActionExecutions', {
     body: {
-      actionExecutionDetails: [
-        {
-          stageName: 'Source',
-          actionName: 'Source',
-          status: 'Succeeded',
-          startTime: 1741082400,
-          lastUpdateTime: 1741082410,
-          input: { actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' }, configuration: { RepositoryName: 'app', BranchName: 'main' } },
-          output: { outputArtifacts: [{ name: 'Source' }] },
-        },
-        {
-          stageName: 'Build',
-          actionName: 'Test',
-          status: 'Failed',
-          startTime: 1741082500,
-          lastUpdateTime: 1741083000,
-          output: { executionResult: { externalExecutionSummary: 'exit status 2', externalExecutionUrl: 'https://example.com/logs/1' } },
-        },
-        { stageName: 'Announce', actionName: 'Announce', status: 'InProgress', startTime: 1741083600, lastUpdateTime: 1741083600 },
-      ],
+      actionExecutionDetails: actionExecutionDetails('InProgress'),
     },
   });
 }
