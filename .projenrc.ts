@@ -5,6 +5,8 @@ import { awscdk, javascript } from 'projen';
 // AWS SDK v3 clients and handler libraries are bundled into the Lambda assets, so they are
 // devDependencies pinned to exact versions: the shipped bundle is the code the tests ran.
 const BUNDLED_HANDLER_DEPS = [
+  '@aws-sdk/client-auto-scaling@3.1169.0',
+  '@aws-sdk/client-codebuild@3.1142.0',
   '@aws-sdk/client-codecommit@3.1169.0',
   '@aws-sdk/client-codepipeline@3.1138.0',
   '@aws-sdk/client-dynamodb@3.1162.0',
@@ -14,6 +16,7 @@ const BUNDLED_HANDLER_DEPS = [
   '@aws-sdk/client-sfn@3.1162.0',
   '@aws-sdk/client-ssm@3.1169.0',
   '@aws-sdk/client-s3@3.1169.0',
+  '@aws-sdk/client-sqs@3.1169.0',
   '@aws-lambda-powertools/logger@2.36.0',
   'zod@4.6.7',
   'fflate@0.8.2',
@@ -78,9 +81,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@types/aws-lambda@8.10.164',
     'tsconfig-paths@4.2.0',
     'esbuild@0.28.2',
-    // The emulator tests drive moto's EventBridge and SQS with them.
+    // The emulator tests drive moto's EventBridge with it.
     '@aws-sdk/client-eventbridge@3.1169.0',
-    '@aws-sdk/client-sqs@3.1169.0',
     // Type-checks Python code against the generated bindings (.ci/python-typecheck).
     'pyright@1.1.414',
     ...BUNDLED_HANDLER_DEPS,
