@@ -1,3 +1,4 @@
 export * from './core';
+export * from './ami-refresh';
 export * from './slack-notify';
 export * from './vm-command';

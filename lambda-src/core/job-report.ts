@@ -49,8 +49,11 @@ export async function settleRun(runId: string, outcome: Outcome): Promise<Settle
   return 'reported';
 }
 
-/** Renew the job when it is older than this; a run checks its work at least every 10 minutes. */
-const RENEW_AFTER_MS = 9 * 60 * 1000;
+/**
+ * Renew the job when it is older than this; a run checks its work at least every 10 minutes.
+ * `JOB_RENEW_AFTER_MS` shortens it (tests that count a long run's invocations at a smaller scale).
+ */
+export const RENEW_AFTER_MS = Number(process.env.JOB_RENEW_AFTER_MS) || 9 * 60 * 1000;
 
 const codepipeline = () => awsClient(CodePipelineClient);
 
@@ -58,13 +61,13 @@ const codepipeline = () => awsClient(CodePipelineClient);
  * Keeps a long run's job alive past CodePipeline's 20-minute reply limit: once the job is old, it
  * ends with a continuation token (the run id) and CodePipeline hands a new job to the action. A
  * renewal that fails is thrown (the state machine retries it) and never undone: CodePipeline may
- * have taken it. InvalidJobStateException means it did.
+ * have taken it. InvalidJobStateException means it did. Returns whether the job was renewed.
  */
-export async function renewJobIfOld(runId: string): Promise<void> {
+export async function renewJobIfOld(runId: string): Promise<boolean> {
   const run = await getRun(runId);
-  if (!run || run.outcome || Date.now() - run.jobRegisteredAt < RENEW_AFTER_MS) return;
+  if (!run || run.outcome || Date.now() - run.jobRegisteredAt < RENEW_AFTER_MS) return false;
   const jobId = await beginRenewal(runId);
-  if (!jobId) return;
+  if (!jobId) return false;
   try {
     await codepipeline().send(new PutJobSuccessResultCommand({ jobId, continuationToken: runId }));
     logger.info('renewed the CodePipeline job', { runId, jobId });
@@ -72,4 +75,5 @@ export async function renewJobIfOld(runId: string): Promise<void> {
     if ((err as Error).name !== 'InvalidJobStateException') throw err;
     logger.info('the job was renewed already', { runId, jobId });
   }
+  return true;
 }

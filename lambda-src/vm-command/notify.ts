@@ -1,7 +1,7 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod/v3';
 import { clearTaskToken, markCommandCompleted } from './command-table';
-import { resumeWaitingTask } from './task-token';
+import { resumeWaitingTask } from '../core/task-token';
 import { parseInput } from '../core/input';
 import { logger } from '../core/logger';
 
@@ -27,6 +27,6 @@ export async function notify(event: EventBridgeEvent<string, unknown>): Promise<
   logger.info('command finished', { commandId, status: detail.status });
   if (!taskToken) return;
   // A resume that fails (throttled, no answer) is thrown: Lambda retries the event with the token kept.
-  await resumeWaitingTask(taskToken, commandId);
+  await resumeWaitingTask(taskToken, { commandId });
   await clearTaskToken(commandId, taskToken);
 }

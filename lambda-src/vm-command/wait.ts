@@ -1,6 +1,6 @@
 import { z } from 'zod/v3';
 import { storeTaskToken } from './command-table';
-import { resumeWaitingTask } from './task-token';
+import { resumeWaitingTask } from '../core/task-token';
 import { reasonOf } from '../core/errors';
 import { parseInput } from '../core/input';
 import { logger } from '../core/logger';
@@ -21,7 +21,7 @@ export async function wait(event: unknown): Promise<void> {
     return;
   }
   try {
-    await resumeWaitingTask(taskToken, commandId);
+    await resumeWaitingTask(taskToken, { commandId });
   } catch (err) {
     // Never fail the step (that would fail the run): the backstop checks the finished command soon.
     logger.warn('resuming at once failed; the backstop will check the command', { commandId, error: reasonOf(err) });

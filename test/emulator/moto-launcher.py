@@ -9,6 +9,11 @@ Differences from `moto_server`:
 - imports the Step Functions interpreter in the background once listening, so the first execution
   does not pay for it (about a second);
 - passes SendTaskFailure's `cause` on to the execution (5.2.1 drops it);
+- makes CreateLaunchTemplateVersion honour `SourceVersion` (the new version starts from that
+  version's data; what the request passes replaces it key by key) and `ClientToken` (the same token
+  on the same template answers the version it created), which moto 5.2.1 ignores;
+- lets CreateImage tag the image's snapshot (`TagSpecifications` for `snapshot`: moto 5.2.1 raises
+  NotImplementedError);
 - exits when its standard input closes, so it never outlives the test process that started it.
 
 MOTO_PORT (set by the harness) is where moto's Step Functions interpreter sends its AWS calls.
@@ -24,6 +29,8 @@ try:
     from moto.core.responses import EmptyResult
     from moto.stepfunctions.models import StateMachine
     from moto.stepfunctions.responses import StepFunctionResponse
+    from moto.ec2.responses.launch_templates import LaunchTemplates
+    from moto.ec2.models.amis import AmiBackend
     from werkzeug.serving import make_server
 except ImportError as err:
     print(f"moto is not importable: {err}", file=sys.stderr)
@@ -54,6 +61,72 @@ def _send_task_failure_with_cause(self):
 
 
 StepFunctionResponse.send_task_failure = _send_task_failure_with_cause
+
+
+_original_create_launch_template_version = LaunchTemplates.create_launch_template_version
+
+
+def _create_launch_template_version_from_source(self):
+    template_id = self._get_param("LaunchTemplateId")
+    name = self._get_param("LaunchTemplateName")
+    template = (
+        self.ec2_backend.get_launch_template(template_id)
+        if template_id
+        else self.ec2_backend.get_launch_template_by_name(name)
+    )
+    tokens = template.__dict__.setdefault("_client_tokens", {})
+    token = self._get_param("ClientToken")
+    if token and token in tokens:
+        version = template.get_version(tokens[token])
+        return _version_result(self, template, version)
+    source = self._get_param("SourceVersion")
+    if source:
+        data = copy.deepcopy(template.get_version(source).data)
+        data.update(self._get_param("LaunchTemplateData", {}))
+        self.error_on_dryrun()
+        version = template.create_version(data, self._get_param("VersionDescription"))
+        result = _version_result(self, template, version)
+    else:
+        result = _original_create_launch_template_version(self)
+        version = template.latest_version()
+    if token:
+        tokens[token] = version.number
+    return result
+
+
+def _version_result(self, template, version):
+    from moto.core.responses import ActionResult
+
+    return ActionResult({
+        "LaunchTemplateVersion": {
+            "CreateTime": version.create_time,
+            "CreatedBy": f"arn:{self.partition}:iam::{self.current_account}:root",
+            "DefaultVersion": template.is_default(version),
+            "LaunchTemplateData": version.data,
+            "LaunchTemplateId": template.id,
+            "LaunchTemplateName": template.name,
+            "VersionDescription": version.description,
+            "VersionNumber": version.number,
+        },
+    })
+
+
+LaunchTemplates.create_launch_template_version = _create_launch_template_version_from_source
+
+
+_original_create_image = AmiBackend.create_image
+
+
+def _create_image_with_snapshot_tags(self, instance_id, name, description, tag_specifications):
+    snapshot_tags = [t for spec in tag_specifications if spec["ResourceType"] == "snapshot" for t in spec["Tags"]]
+    others = [spec for spec in tag_specifications if spec["ResourceType"] != "snapshot"]
+    ami = _original_create_image(self, instance_id, name, description, others)
+    for tag in snapshot_tags:
+        ami.ebs_snapshot.add_tag(tag["Key"], tag["Value"])
+    return ami
+
+
+AmiBackend.create_image = _create_image_with_snapshot_tags
 
 
 def _exit_when_parent_goes_away():

@@ -1,0 +1,72 @@
+import { createHash } from 'crypto';
+import { z } from 'zod/v3';
+
+/** The stage's settings, written into its state machine by the construct and passed to every step. */
+export const ConfigSchema = z.object({
+  groupName: z.string().min(1),
+  launchTemplateId: z.string().min(1),
+  capture: z.enum(['standby', 'reboot', 'noReboot']),
+  imageName: z.string().min(1),
+  tags: z.record(z.string(), z.string()),
+  stageTag: z.object({ key: z.string().min(1), value: z.string().min(1) }),
+  imageTimeoutSeconds: z.number().int().positive(),
+  copy: z.object({ kmsKeyArn: z.string().optional(), regions: z.array(z.string()) }),
+  shareWithAccounts: z.array(z.string()),
+  publish: z.object({ makeDefault: z.boolean(), updateGroup: z.boolean(), parameterName: z.string().optional() }),
+  refresh: z.object({
+    timeoutSeconds: z.number().int().positive(),
+    pinVersion: z.boolean(),
+    preferences: z.object({ AutoRollback: z.boolean() }).passthrough(),
+  }).optional(),
+  pruning: z.object({ keep: z.number().int().positive().optional(), maxAgeSeconds: z.number().positive().optional(), includeShared: z.boolean() }).optional(),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** What Prepare found: the instance to image and the version the group uses. */
+export const BakeSchema = z.object({
+  instanceId: z.string().min(1).optional(),
+  imageName: z.string().min(1),
+  existingImageId: z.string().optional(),
+  sourceVersion: z.number().int().positive(),
+  /** The version the group (or its mixed instances policy) names: a number, `$Latest` or `$Default`. */
+  groupVersion: z.string(),
+  mixedInstancesPolicy: z.boolean(),
+  pipelineExecutionId: z.string().min(1),
+  commitId: z.string(),
+});
+export type Bake = z.infer<typeof BakeSchema>;
+
+/** What the run started and cleanup must undo: the instance it put into Standby, the refresh it started. */
+export interface AmiWork {
+  readonly groupName: string;
+  readonly instanceId?: string;
+  readonly standby?: boolean;
+  readonly refreshId?: string;
+  readonly autoRollback?: boolean;
+}
+
+/** A final failure with a message for CodePipeline: the state machine does not retry it. */
+export class StageError extends Error {
+  public override readonly name = 'StageError';
+}
+
+/** The instance is still entering Standby: the state machine tries again shortly. */
+export class InstanceNotReady extends Error {
+  public override readonly name = 'InstanceNotReady';
+}
+
+/** Characters an image name may hold; others become `-`. */
+export function imageName(pattern: string, groupName: string, executionId: string): string {
+  return pattern.replace(/\{group\}/g, groupName).replace(/\{executionId\}/g, executionId)
+    .replace(/[^A-Za-z0-9()[\] ./\-'@_]/g, '-').slice(0, 128);
+}
+
+/** A deterministic token for one publication, so that a retry makes no second version. */
+export function clientToken(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 64);
+}
+
+/** An ISO timestamp `seconds` from now, for the state machine's deadline choices. */
+export function isoIn(seconds: number): string {
+  return new Date(Date.now() + seconds * 1000).toISOString();
+}

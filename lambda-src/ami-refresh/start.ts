@@ -1,0 +1,18 @@
+import type { CodePipelineEvent } from 'aws-lambda';
+import { z } from 'zod/v3';
+import { InputError } from '../core/errors';
+import { parseInput } from '../core/input';
+import { RENEW_AFTER_MS } from '../core/job-report';
+import { handleJobStart, JobParametersSchema } from '../core/job-start';
+
+/* The AMI stage's part of starting a run: the pipeline execution (which names the image) and the commit. */
+
+const UserParametersSchema = JobParametersSchema.extend({
+  commitId: z.string().max(200).default(''),
+}).strict();
+
+export const start = (event: CodePipelineEvent): Promise<void> => handleJobStart(event, async (_job, userParameters) => {
+  const { pipelineExecutionId, commitId } = parseInput(UserParametersSchema, userParameters, 'action user parameters');
+  if (!pipelineExecutionId) throw new InputError('the action user parameters carry no pipeline execution id');
+  return { pipelineExecutionId, commitId, renewAt: new Date(Date.now() + RENEW_AFTER_MS).toISOString() };
+});

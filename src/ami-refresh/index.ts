@@ -1,0 +1,2 @@
+export * from './ami-refresh-stage';
+export * from './options';
