@@ -346,10 +346,10 @@ export class AmiRefreshStage extends PipelineStage {
     acknowledgeWildcard(run, nagArn(stack, 'ec2', false, 'image/*'), reason);
     acknowledgeWildcard(run, nagArn(stack, 'ec2', false, 'snapshot/*'), reason);
     acknowledgeWildcard(run, nagArn(stack, 'ec2', true, 'instance/*'), 'CreateImage only on instances of the group (condition aws:ResourceTag/aws:autoscaling:groupName).');
-    acknowledgeWildcard(run, `${nagArn(stack, 'autoscaling', true, 'autoScalingGroup')}:*:autoScalingGroupName/${Token.isUnresolved(this.groupName) ? '<group>' : this.groupName}`,
-      'Group ARNs contain a generated id; the grant names the group.');
-    acknowledgeWildcard(functions.eventFunction, `${nagArn(stack, 'autoscaling', true, 'autoScalingGroup')}:*:autoScalingGroupName/${Token.isUnresolved(this.groupName) ? '<group>' : this.groupName}`,
-      'Group ARNs contain a generated id; the grant names the group.');
+    // cdk-nag spells a group of this stack by its logical id.
+    const name = stack.resolve(this.groupName);
+    const groupNagArn = `${nagArn(stack, 'autoscaling', true, 'autoScalingGroup')}:*:autoScalingGroupName/${typeof name === 'string' ? name : `<${name.Ref}>`}`;
+    for (const f of [run, functions.eventFunction]) acknowledgeWildcard(f, groupNagArn, 'Group ARNs contain a generated id; the grant names the group.');
 
     functions.table.grant(this.stateMachine, 'dynamodb:PutItem');
     functions.eventFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [this.stateMachine.stateMachineArn] }));
