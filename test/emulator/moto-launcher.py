@@ -12,6 +12,8 @@ Differences from `moto_server`:
 - makes CreateLaunchTemplateVersion honour `SourceVersion` (the new version starts from that
   version's data; what the request passes replaces it key by key) and `ClientToken` (the same token
   on the same template answers the version it created), which moto 5.2.1 ignores;
+- compares timestamps in Choice rules as AWS does: moto 5.2.1 only parses `YYYY-MM-DDTHH:MM:SSZ`,
+  so fractional seconds and its own `$$.State.EnteredTime` (`+00:00`) never compare;
 - lets CreateImage tag the image's snapshot (`TagSpecifications` for `snapshot`: moto 5.2.1 raises
   NotImplementedError);
 - exits when its standard input closes, so it never outlives the test process that started it.
@@ -20,6 +22,7 @@ MOTO_PORT (set by the harness) is where moto's Step Functions interpreter sends 
 Exit code 3 means moto is not installed.
 """
 import copy
+import datetime
 import os
 import sys
 import threading
@@ -31,6 +34,7 @@ try:
     from moto.stepfunctions.responses import StepFunctionResponse
     from moto.ec2.responses.launch_templates import LaunchTemplates
     from moto.ec2.models.amis import AmiBackend
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.is_operator import IsTimestamp
     from werkzeug.serving import make_server
 except ImportError as err:
     print(f"moto is not importable: {err}", file=sys.stderr)
@@ -112,6 +116,17 @@ def _version_result(self, template, version):
 
 
 LaunchTemplates.create_launch_template_version = _create_launch_template_version_from_source
+
+
+def _string_to_timestamp(string):
+    try:
+        parsed = datetime.datetime.fromisoformat(string)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+IsTimestamp.string_to_timestamp = staticmethod(_string_to_timestamp)
 
 
 _original_create_image = AmiBackend.create_image
