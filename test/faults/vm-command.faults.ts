@@ -6,8 +6,9 @@ import { Duration } from 'aws-cdk-lib';
 import { strToU8, zipSync } from 'fflate';
 import { FileParameterType, VmTargets } from '../../src';
 import { ScriptedReply } from '../emulator/aws-protocol';
-import { Emulator, describeWithEmulator } from '../emulator/harness';
+import { describeWithEmulator } from '../emulator/harness';
 import { A, B, createRunTable, EVENT, RUN, statesEntered, vmRunHelpers } from '../vm-command/emulator-run';
+import { appliedThenDrop, drop, fakeCodePipeline, hang, serverError, throttled } from './fault-replies';
 
 /*
  * Fault injection on the VmCommandStage asset as it ships, on moto: every AWS call refused,
@@ -21,31 +22,6 @@ process.env.AWS_REQUEST_TIMEOUT_MS = '300';
 
 const TABLE = 'vm-faults';
 const env = { TABLE_NAME: TABLE };
-
-const throttled: ScriptedReply = { error: { code: 'ThrottlingException', message: 'Rate exceeded' } };
-const serverError: ScriptedReply = { status: 500, error: { code: 'InternalServiceError', message: 'try again', status: 500 } };
-const hang: ScriptedReply = { fault: 'hang' };
-const drop: ScriptedReply = { fault: 'drop' };
-const appliedThenDrop: ScriptedReply = { fault: 'applied-then-drop' };
-
-/**
- * CodePipeline's job results: the first result of a job is taken (unless a fault is scripted for
- * that call), later ones are answered InvalidJobStateException. A continuation token renews the job.
- */
-function fakeCodePipeline(emulator: () => Emulator, faults: Array<ScriptedReply | undefined> = []) {
-  const taken: Array<{ operation: string; jobId: string; input: any }> = [];
-  let call = 0;
-  const answer = (operation: string) => (input: any): ScriptedReply => {
-    const fault = faults[call++];
-    if (taken.some(t => t.jobId === input.jobId)) return { error: { code: 'InvalidJobStateException', message: 'Job is not in progress' } };
-    if (fault && fault.fault !== 'applied-then-drop') return fault;
-    taken.push({ operation, jobId: input.jobId, input });
-    return fault ? { fault: 'applied-then-drop', body: {} } : { body: {} };
-  };
-  emulator().script('codepipeline', 'PutJobSuccessResult', answer('PutJobSuccessResult'));
-  emulator().script('codepipeline', 'PutJobFailureResult', answer('PutJobFailureResult'));
-  return { taken, results: () => taken.filter(t => !t.input.continuationToken) };
-}
 
 describeWithEmulator('VmCommandStage faults', emulator => {
   const {
