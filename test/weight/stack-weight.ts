@@ -1,7 +1,9 @@
 import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
-import { SlackNotifyStage, SlackWebhook, VmCommand, VmCommandStage, VmTargets } from '../../src';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { AmiRefreshStage, ImagePruning, SlackNotifyStage, SlackWebhook, VmCommand, VmCommandStage, VmTargets } from '../../src';
 import { pipelineStack } from '../vm-command/fixtures';
 
 /*
@@ -52,5 +54,31 @@ export function weightFigures() {
     firstStage: resourcesUnder(one.stack, [one.stages[0], one.shared!]),
     furtherStage: resourcesUnder(two.stack, [two.stages[1]]),
     twentyStagesWithPipelineAndSlack: countResources(twenty.stack),
+  };
+}
+
+/** A pipeline stack with `count` AmiRefreshStages (one per group, with a refresh and pruning, as in the README). */
+export function amiWeightStack(count: number, app = new App()) {
+  const { stack, pipeline } = pipelineStack(app);
+  const stages = Array.from({ length: count }, (_, i) => {
+    const stage = new AmiRefreshStage(stack, `Ami${i + 1}`, {
+      autoScalingGroup: autoscaling.AutoScalingGroup.fromAutoScalingGroupName(stack, `Group${i + 1}`, `web-${i + 1}`),
+      launchTemplate: ec2.LaunchTemplate.fromLaunchTemplateAttributes(stack, `Template${i + 1}`, { launchTemplateId: `lt-0123456789abcdef${i}` }),
+      instanceRefresh: { minHealthyPercentage: 90 },
+      pruning: ImagePruning.keepNewest(5),
+    });
+    stage.addToPipeline(pipeline);
+    return stage;
+  });
+  return { app, stack, pipeline, stages, shared: stack.node.tryFindChild('AmiRefreshStageShared') };
+}
+
+/** The AmiRefreshStage figures: the first stage with its shared functions, and each further one. */
+export function amiWeightFigures() {
+  const one = amiWeightStack(1);
+  const two = amiWeightStack(2);
+  return {
+    firstStage: resourcesUnder(one.stack, [one.stages[0], one.shared!]),
+    furtherStage: resourcesUnder(two.stack, [two.stages[1]]),
   };
 }

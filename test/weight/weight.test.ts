@@ -1,5 +1,5 @@
 import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
-import { weightFigures, weightStack } from './stack-weight';
+import { amiWeightFigures, weightFigures, weightStack } from './stack-weight';
 import { cfnLint, synthWithAwsSolutionsChecks } from '../template-checks';
 
 /*
@@ -12,6 +12,12 @@ test('one VmCommandStage owns at most 25 resources, each further one at most 12,
   expect(figures.firstStage).toBeLessThanOrEqual(25);
   expect(figures.furtherStage).toBeLessThanOrEqual(12);
   expect(figures.twentyStagesWithPipelineAndSlack).toBeLessThan(350);
+});
+
+test('one AmiRefreshStage owns at most 25 resources, each further one (another group in the same stack) at most 12', () => {
+  const figures = amiWeightFigures();
+  expect(figures.firstStage).toBeLessThanOrEqual(25);
+  expect(figures.furtherStage).toBeLessThanOrEqual(12);
 });
 
 function bucketOf(stack: Stack, id: string): CfnElement {
