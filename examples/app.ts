@@ -7,12 +7,17 @@ import * as path from 'path';
 import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { printSynthSummary } from './summary';
-import { FileParameterType, PipelineEvent, SlackNotifyStage, SlackOutcome, SlackWebhook, VmCommand, VmCommandStage, VmTargets } from 'cdk-pipeline-stages';
+import {
+  AmiRefreshStage, FileParameterType, ImageCapture, ImagePruning, PipelineEvent, SlackNotifyStage, SlackOutcome, SlackWebhook, VmCommand, VmCommandStage, VmTargets,
+} from 'cdk-pipeline-stages';
 
 const app = new App({ outdir: path.join(__dirname, 'cdk.out') });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -61,6 +66,48 @@ new VmCommandStage(stack, 'WindowsSmokeTest', {
 }).addToStage(pipeline.stages[1], { input: source, runOrder: 2 });
 
 pipeline.addStage({ stageName: 'Release', actions: [new actions.ManualApprovalAction({ actionName: 'Approve' })] });
+
+// The web tier: an Auto Scaling group whose instances get each release in place (a VmCommandStage),
+// then an AMI of an updated instance becomes the launch template's next version and an instance
+// refresh rolls the fleet onto it, so that instances launched later boot the release too.
+const vpc = new ec2.Vpc(stack, 'WebVpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'web', subnetType: ec2.SubnetType.PUBLIC }] });
+vpc.addFlowLog('FlowLog');
+const webRole = new iam.Role(stack, 'WebInstanceRole', {
+  assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+  managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+});
+Validations.of(webRole).acknowledge({
+  id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+  reason: 'The SSM agent on the web instances needs the managed instance core policy to receive the deploy commands.',
+});
+const webTemplate = new ec2.LaunchTemplate(stack, 'WebTemplate', {
+  machineImage: ec2.MachineImage.latestAmazonLinux2023(),
+  instanceType: new ec2.InstanceType('t3.small'),
+  role: webRole,
+  requireImdsv2: true,
+  blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(20, { encrypted: true }) }],
+  userData: ec2.UserData.forLinux(),
+});
+const webGroup = new autoscaling.AutoScalingGroup(stack, 'WebGroup', {
+  vpc,
+  launchTemplate: webTemplate,
+  minCapacity: 2,
+  maxCapacity: 6,
+});
+Validations.of(webGroup).acknowledge({ id: 'AwsSolutions-AS3', reason: 'The example group\'s scaling events are watched in the console; a real app would notify an SNS topic.' });
+new VmCommandStage(stack, 'DeployWeb', {
+  targets: VmTargets.tags({ 'aws:autoscaling:groupName': [webGroup.autoScalingGroupName] }),
+  command: VmCommand.shell(['/opt/web/deploy.sh "$COMMIT_ID"']),
+  variableParameters: { COMMIT_ID: '#{Source.CommitId}' },
+}).addToPipeline(pipeline, { stageName: 'DeployWeb' });
+new AmiRefreshStage(stack, 'WebImage', {
+  autoScalingGroup: webGroup,
+  instanceRole: webRole,
+  imageCapture: ImageCapture.standby(),
+  commitId: '#{Source.CommitId}',
+  instanceRefresh: { minHealthyPercentage: 50, instanceWarmup: Duration.minutes(2), autoRollback: true },
+  pruning: ImagePruning.keepNewest(5),
+}).addToPipeline(pipeline, { stageName: 'WebImage', variablesNamespace: 'WebImage' });
 
 // Slack: failures anywhere in the pipeline and approvals waiting go to #alerts (EventBridge events);
 // the Announce stage at the end posts each release to #releases. After deploying, put the webhooks

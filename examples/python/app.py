@@ -10,16 +10,23 @@ cdk-nag's AwsSolutions checks.
 """
 import jsii
 from aws_cdk import App, Duration, Stack, Stage, pipelines
+from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk_pipeline_stages import (
+    AmiRefreshStage,
     FileParameterType,
+    ImageCapture,
+    ImagePruning,
+    InstanceRefreshOptions,
     IPipelineStageFactory,
     PipelineEvent,
     PipelineStage,
@@ -74,6 +81,40 @@ class ExamplePipelineStack(Stack):
         ).add_to_pipeline(pipeline, input=source, variables_namespace="SimulationTests")
 
         pipeline.add_stage(stage_name="Release", actions=[actions.ManualApprovalAction(action_name="Approve")])
+
+        # The web tier: each release is deployed onto the group's instances in place, then an AMI of
+        # an updated instance becomes the launch template's next version and an instance refresh
+        # rolls the fleet onto it, so that instances launched later boot the release too.
+        vpc = ec2.Vpc(self, "WebVpc", max_azs=2, nat_gateways=0,
+                      subnet_configuration=[ec2.SubnetConfiguration(name="web", subnet_type=ec2.SubnetType.PUBLIC)])
+        vpc.add_flow_log("FlowLog")
+        web_role = iam.Role(self, "WebInstanceRole",
+            assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("AmazonSSMManagedInstanceCore")],
+        )
+        web_template = ec2.LaunchTemplate(self, "WebTemplate",
+            machine_image=ec2.MachineImage.latest_amazon_linux2023(),
+            instance_type=ec2.InstanceType("t3.small"),
+            role=web_role,
+            require_imdsv2=True,
+            block_devices=[ec2.BlockDevice(device_name="/dev/xvda", volume=ec2.BlockDeviceVolume.ebs(20, encrypted=True))],
+        )
+        web_group = autoscaling.AutoScalingGroup(self, "WebGroup",
+            vpc=vpc, launch_template=web_template, min_capacity=2, max_capacity=6)
+        VmCommandStage(self, "DeployWeb",
+            targets=VmTargets.tags({"aws:autoscaling:groupName": [web_group.auto_scaling_group_name]}),
+            command=VmCommand.shell(['/opt/web/deploy.sh "$COMMIT_ID"']),
+            variable_parameters={"COMMIT_ID": "#{Source.CommitId}"},
+        ).add_to_pipeline(pipeline, stage_name="DeployWeb")
+        AmiRefreshStage(self, "WebImage",
+            auto_scaling_group=web_group,
+            instance_role=web_role,
+            image_capture=ImageCapture.standby(),
+            commit_id="#{Source.CommitId}",
+            instance_refresh=InstanceRefreshOptions(min_healthy_percentage=50, instance_warmup=Duration.minutes(2),
+                                                    auto_rollback=True),
+            pruning=ImagePruning.keep_newest(5),
+        ).add_to_pipeline(pipeline, stage_name="WebImage", variables_namespace="WebImage")
 
         # Slack: failures anywhere in the pipeline and approvals waiting go to #alerts (EventBridge
         # events); the Announce stage at the end posts each release to #releases. After deploying, put
