@@ -5,9 +5,9 @@
  */
 import * as path from 'path';
 import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
-import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,7 +16,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { printSynthSummary } from './summary';
 import {
-  AmiRefreshStage, FileParameterType, ImageCapture, ImagePruning, PipelineEvent, SlackNotifyStage, SlackOutcome, SlackWebhook, VmCommand, VmCommandStage, VmTargets,
+  AmiRefreshStage, FileParameterType, ImageCapture, ImagePruning, PipelineEvent, SlackNotifyStage, SlackOutcome, SlackWebhook,
+  VmCommand, VmCommandStage, VmTargets,
 } from 'cdk-pipeline-stages';
 
 const app = new App({ outdir: path.join(__dirname, 'cdk.out') });

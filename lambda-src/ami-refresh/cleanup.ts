@@ -24,7 +24,9 @@ export async function exitStandby(work: Pick<AmiWork, 'groupName' | 'instanceId'
 /** Cancels the run's refresh, or rolls it back when auto-rollback is on, if it still runs. Returns what was done. */
 export async function stopRefresh(work: AmiWork): Promise<string | undefined> {
   if (!work.refreshId) return undefined;
-  const out = await autoscaling().send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: work.groupName, InstanceRefreshIds: [work.refreshId] }));
+  const out = await autoscaling().send(new DescribeInstanceRefreshesCommand({
+    AutoScalingGroupName: work.groupName, InstanceRefreshIds: [work.refreshId],
+  }));
   const status = out.InstanceRefreshes?.[0]?.Status;
   if (!status || !ACTIVE_REFRESH.includes(status) || status === 'Cancelling' || status === 'RollbackInProgress') return undefined;
   if (work.autoRollback) {

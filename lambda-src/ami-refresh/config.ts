@@ -18,7 +18,11 @@ export const ConfigSchema = z.object({
     pinVersion: z.boolean(),
     preferences: z.object({ AutoRollback: z.boolean() }).passthrough(),
   }).optional(),
-  pruning: z.object({ keep: z.number().int().positive().optional(), maxAgeSeconds: z.number().positive().optional(), includeShared: z.boolean() }).optional(),
+  pruning: z.object({
+    keep: z.number().int().positive().optional(),
+    maxAgeSeconds: z.number().positive().optional(),
+    includeShared: z.boolean(),
+  }).optional(),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

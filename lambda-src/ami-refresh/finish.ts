@@ -21,7 +21,11 @@ const ImageDetail = z.object({
   State: z.string().optional(),
   StateReason: z.object({ Code: z.string().optional(), Message: z.string().optional() }).nullish(),
 }).passthrough();
-const RefreshDetail = z.object({ InstanceRefreshId: z.string().optional(), Status: z.string().optional(), StatusReason: z.string().nullish() }).passthrough();
+const RefreshDetail = z.object({
+  InstanceRefreshId: z.string().optional(),
+  Status: z.string().optional(),
+  StatusReason: z.string().nullish(),
+}).passthrough();
 
 const EventSchema = z.object({
   config: ConfigSchema,
@@ -48,11 +52,15 @@ export async function finish(event: unknown): Promise<{ result: SettleResult; su
     const message = failureReason(run);
     outcome = { succeeded: false, message: undone ? `${message}\n${undone}` : message };
   } else {
-    outcome = { succeeded: true, message: summary(run), outputVariables: {
-      ImageId: run.published.imageId,
-      LaunchTemplateVersion: String(run.published.launchTemplateVersion),
-      InstanceRefreshId: run.refresh?.refreshId ?? '',
-    } };
+    outcome = {
+      succeeded: true,
+      message: summary(run),
+      outputVariables: {
+        ImageId: run.published.imageId,
+        LaunchTemplateVersion: String(run.published.launchTemplateVersion),
+        InstanceRefreshId: run.refresh?.refreshId ?? '',
+      },
+    };
   }
   await forgetWaits(run);
   const result = await settleRun(run.runId, outcome);

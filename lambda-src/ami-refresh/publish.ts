@@ -83,7 +83,9 @@ async function copyToRegion(config: Config, bake: z.infer<typeof BakeSchema>, im
   const existing = await findImageByName(name, client);
   if (existing) return existing;
   const out = await client.send(new CopyImageCommand({
-    SourceImageId: imageId, SourceRegion: process.env.AWS_REGION, Name: name,
+    SourceImageId: imageId,
+    SourceRegion: process.env.AWS_REGION,
+    Name: name,
     TagSpecifications: [{ ResourceType: 'image', Tags: imageTags(config, bake) }, { ResourceType: 'snapshot', Tags: imageTags(config, bake) }],
   }));
   logger.info('copy to another region started', { region, imageId: out.ImageId });

@@ -42,8 +42,11 @@ export async function refresh(event: unknown): Promise<{ refreshId: string; dead
     }
   }
   const work: AmiWork = {
-    groupName: config.groupName, instanceId: bake.instanceId, standby: config.capture === 'standby',
-    refreshId, autoRollback: settings.preferences.AutoRollback,
+    groupName: config.groupName,
+    instanceId: bake.instanceId,
+    standby: config.capture === 'standby',
+    refreshId,
+    autoRollback: settings.preferences.AutoRollback,
   };
   await recordWork(runId, { ...work });
   logger.info('instance refresh started', { refreshId, version });

@@ -29,7 +29,10 @@ export async function resume(event: EventBridgeEvent<string, unknown>): Promise<
   await resumeWaitingTask(taskToken, { waitedOn: pk });
   // Only this token: the run may have parked again with a new one meanwhile.
   await conditionalUpdate({
-    TableName: tableName(), Key: { pk: { S: pk } }, ConditionExpression: 'taskToken = :t',
-    UpdateExpression: 'REMOVE taskToken', ExpressionAttributeValues: { ':t': { S: taskToken } },
+    TableName: tableName(),
+    Key: { pk: { S: pk } },
+    ConditionExpression: 'taskToken = :t',
+    UpdateExpression: 'REMOVE taskToken',
+    ExpressionAttributeValues: { ':t': { S: taskToken } },
   });
 }

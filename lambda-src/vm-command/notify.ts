@@ -1,9 +1,9 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod/v3';
 import { clearTaskToken, markCommandCompleted } from './command-table';
-import { resumeWaitingTask } from '../core/task-token';
 import { parseInput } from '../core/input';
 import { logger } from '../core/logger';
+import { resumeWaitingTask } from '../core/task-token';
 
 /*
  * EventBridge target for SSM "EC2 Command Status-change Notification" events with a final status:

@@ -1,9 +1,9 @@
 import { z } from 'zod/v3';
 import { storeTaskToken } from './command-table';
-import { resumeWaitingTask } from '../core/task-token';
 import { reasonOf } from '../core/errors';
 import { parseInput } from '../core/input';
 import { logger } from '../core/logger';
+import { resumeWaitingTask } from '../core/task-token';
 
 /*
  * Step Functions `.waitForTaskToken` task: parks the execution until SSM reports the command

@@ -139,7 +139,10 @@ describeWithEmulator('AmiRefreshStage on the emulator', emulator => {
   }
 
   test('a refresh that succeeds: pinned to the new version, resumed by its event, its id an output variable', async () => {
-    const s = await prepare({ instanceRefresh: { minHealthyPercentage: 50, instanceWarmup: Duration.seconds(60) }, backstopInterval: Duration.minutes(5) });
+    const s = await prepare({
+      instanceRefresh: { minHealthyPercentage: 50, instanceWarmup: Duration.seconds(60) },
+      backstopInterval: Duration.minutes(5),
+    });
     scriptRefresh('r-1', [{ status: 'InProgress' }]);
     const { executionArn } = await startRun(s);
     await parkedOn('refresh#r-1');
@@ -252,7 +255,8 @@ describeWithEmulator('AmiRefreshStage on the emulator', emulator => {
       await new Promise(resolve => setTimeout(resolve, 1100));
     }
     await client.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'other', LaunchTemplateData: { ImageId: old[0] } }));
-    const snapshotOf = async (imageId: string) => (await client.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images![0].BlockDeviceMappings![0].Ebs!.SnapshotId!;
+    const snapshotOf = async (imageId: string) =>
+      (await client.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images![0].BlockDeviceMappings![0].Ebs!.SnapshotId!;
     const oldSnapshot = await snapshotOf(old[1]);
     await emulator().waitForExecution((await startRun(s)).executionArn);
 

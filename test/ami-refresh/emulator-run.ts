@@ -51,7 +51,9 @@ export async function createGroup(emulator: Emulator, size = 3, groupVersion = '
   await asg.send(new CreateAutoScalingGroupCommand({
     AutoScalingGroupName: GROUP,
     LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: groupVersion },
-    MinSize: 1, MaxSize: 5, DesiredCapacity: size,
+    MinSize: 1,
+    MaxSize: 5,
+    DesiredCapacity: size,
     AvailabilityZones: ['us-east-1a'],
   }));
   return { launchTemplateId, instanceIds: await groupInstances(emulator) };
@@ -73,7 +75,9 @@ export async function makeUnhealthy(emulator: Emulator, instanceId: string) {
 }
 
 export async function putInStandby(emulator: Emulator, instanceId: string) {
-  await emulator.client(AutoScalingClient).send(new EnterStandbyCommand({ AutoScalingGroupName: GROUP, InstanceIds: [instanceId], ShouldDecrementDesiredCapacity: false }));
+  await emulator.client(AutoScalingClient).send(new EnterStandbyCommand({
+    AutoScalingGroupName: GROUP, InstanceIds: [instanceId], ShouldDecrementDesiredCapacity: false,
+  }));
 }
 
 export function synth(launchTemplateId: string, props: Partial<AmiRefreshStageProps> = {}) {
@@ -122,7 +126,9 @@ export function amiRunHelpers(emulator: () => Emulator) {
     emulator().script('codepipeline', 'PutJobFailureResult', { body: {} });
     // moto has no instance refreshes: none runs unless a test scripts one.
     emulator().script('autoscaling', 'DescribeInstanceRefreshes', { body: { InstanceRefreshes: [] } });
-    const { stateMachineArn } = await emulator().createStateMachine(synthesized.template, synthesized.stateMachineId, { handlers: { RunFunction: RUN } });
+    const { stateMachineArn } = await emulator().createStateMachine(synthesized.template, synthesized.stateMachineId, {
+      handlers: { RunFunction: RUN },
+    });
     return { ...synthesized, ...created, stateMachineArn };
   }
 

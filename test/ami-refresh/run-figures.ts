@@ -89,7 +89,8 @@ export async function measureRun(emulator: () => Emulator, options: RunFigureOpt
     await sleepUntil(refreshDoneAt);
     eventFunctionInvocations++;
     await deliverToEventFunction(s, {
-      'source': 'aws.autoscaling', 'detail-type': 'EC2 Auto Scaling Instance Refresh Succeeded',
+      'source': 'aws.autoscaling',
+      'detail-type': 'EC2 Auto Scaling Instance Refresh Succeeded',
       'detail': { InstanceRefreshId: 'r-1', AutoScalingGroupName: 'web' },
     });
     const result = await emulator().waitForExecution(executionArn, 120_000);

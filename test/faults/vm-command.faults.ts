@@ -4,11 +4,11 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { Duration } from 'aws-cdk-lib';
 import { strToU8, zipSync } from 'fflate';
+import { appliedThenDrop, drop, fakeCodePipeline, hang, serverError, throttled } from './fault-replies';
 import { FileParameterType, VmTargets } from '../../src';
 import { ScriptedReply } from '../emulator/aws-protocol';
 import { describeWithEmulator } from '../emulator/harness';
 import { A, B, createRunTable, EVENT, RUN, statesEntered, vmRunHelpers } from '../vm-command/emulator-run';
-import { appliedThenDrop, drop, fakeCodePipeline, hang, serverError, throttled } from './fault-replies';
 
 /*
  * Fault injection on the VmCommandStage asset as it ships, on moto: every AWS call refused,

@@ -1,8 +1,8 @@
 import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { IConstruct } from 'constructs';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { IConstruct } from 'constructs';
 import { AmiRefreshStage, ImagePruning, SlackNotifyStage, SlackWebhook, VmCommand, VmCommandStage, VmTargets } from '../../src';
 import { pipelineStack } from '../vm-command/fixtures';
 
