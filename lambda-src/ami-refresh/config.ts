@@ -59,10 +59,18 @@ export class InstanceNotReady extends Error {
   public override readonly name = 'InstanceNotReady';
 }
 
-/** Characters an image name may hold; others become `-`. */
+/** An image name is at most 128 characters; the encrypted copy's name adds `-encrypted`. */
+const MAX_IMAGE_NAME = 128 - '-encrypted'.length;
+
+/**
+ * The image's name from the stage's pattern. A long group name is shortened (never the execution
+ * id, which makes the name unique per execution); characters an image name may not hold become `-`.
+ */
 export function imageName(pattern: string, groupName: string, executionId: string): string {
-  return pattern.replace(/\{group\}/g, groupName).replace(/\{executionId\}/g, executionId)
-    .replace(/[^A-Za-z0-9()[\] ./\-'@_]/g, '-').slice(0, 128);
+  const withoutGroup = pattern.replace(/\{executionId\}/g, executionId);
+  const groups = withoutGroup.split('{group}').length - 1;
+  const room = groups ? Math.max(1, Math.floor((MAX_IMAGE_NAME - (withoutGroup.length - groups * '{group}'.length)) / groups)) : 0;
+  return withoutGroup.replace(/\{group\}/g, groupName.slice(0, room)).replace(/[^A-Za-z0-9()[\] ./\-'@_]/g, '-');
 }
 
 /** A deterministic token for one publication, so that a retry makes no second version. */

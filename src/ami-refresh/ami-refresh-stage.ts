@@ -421,8 +421,11 @@ function validate(props: AmiRefreshStageProps): void {
     requireNonEmptyString('imageName', name);
     if (!name.includes('{executionId}')) invalid('imageName', 'contain `{executionId}` (a retried execution finds its image by name)', name);
     const fixed = name.replace(/\{group\}|\{executionId\}/g, '');
-    requireMatch('imageName', fixed, /^[A-Za-z0-9()[\] ./\-'@_{}]*$/, 'hold only letters, digits and ( ) [ ] space . / - \' @ _ besides its placeholders');
-    if (fixed.length + 36 > 128) invalid('imageName', 'leave room for the 36-character execution id within 128 characters', name);
+    requireMatch('imageName', fixed, /^[A-Za-z0-9()[\] ./\-'@_]*$/,
+      'hold only letters, digits and ( ) [ ] space . / - \' @ _ besides the placeholders {group} and {executionId}');
+    // The encrypted copy's name adds `-encrypted`.
+    const room = 128 - 36 - (props.imageCopy?.kmsKey ? '-encrypted'.length : 0);
+    if (fixed.length > room) invalid('imageName', `leave room for the 36-character execution id (at most ${room} other characters)`, name);
   }
   for (const key of Object.keys(props.imageTags ?? {})) {
     if (key.startsWith('aws:') || key === STAGE_TAG_KEY) invalid('imageTags', `not set \`${key}\` (reserved)`, key);

@@ -1,7 +1,10 @@
 import {
-  CreateImageCommand, CreateLaunchTemplateCommand, DescribeImagesCommand, DescribeLaunchTemplateVersionsCommand, DescribeSnapshotsCommand, EC2Client,
+  CreateImageCommand, CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand, DescribeImagesCommand, DescribeLaunchTemplateVersionsCommand, DescribeSnapshotsCommand, EC2Client,
 } from '@aws-sdk/client-ec2';
+import { AutoScalingClient, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { Duration } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import {
   amiRunHelpers, groupInstances, refreshAnswer, lifecycleStates, makeUnhealthy, PIPELINE_EXECUTION_ID, putInStandby, STAGE_TAG_KEY, statesEntered,
   stepsInvoked, USER_DATA,
@@ -270,5 +273,55 @@ describeWithEmulator('AmiRefreshStage on the emulator', emulator => {
     const snapshots = await client.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
     expect(snapshots.Snapshots!.map(sn => sn.SnapshotId)).not.toContain(oldSnapshot);
     expect(input.executionDetails.summary).toContain(`pruned 1 image(s) (${old[1]}); kept in use: ${old[0]} (launch template`);
+  });
+
+  test('instances on an older launch template version are not imaged: the stage fails, naming the group, the version and each instance', async () => {
+    const s = await prepare();
+    const client = emulator().client(EC2Client);
+    await client.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: s.launchTemplateId, SourceVersion: '1', LaunchTemplateData: { InstanceType: 't3.large' } }));
+    await emulator().client(AutoScalingClient).send(new UpdateAutoScalingGroupCommand({
+      AutoScalingGroupName: 'web', LaunchTemplate: { LaunchTemplateId: s.launchTemplateId, Version: '2' },
+    }));
+    await emulator().waitForExecution((await startRun(s)).executionArn);
+    const { kind, input } = onlyResult();
+    expect(kind).toBe('failure');
+    expect(input.failureDetails.message).toMatch(new RegExp(
+      `^StageError: Auto Scaling group web has no healthy InService instance on launch template ${s.launchTemplateId} version 2; its instances: i-\\w+ InService/Healthy ${s.launchTemplateId}:1`));
+    expect(emulator().calls('ec2', 'CreateImage')).toEqual([]);
+  });
+
+  test('a group with a mixed instances policy: the policy\'s template gets the version, the group\'s policy points at it', async () => {
+    const s = await prepare({}, { mixed: true });
+    const result = await emulator().waitForExecution((await startRun(s)).executionArn);
+    expect(result.status).toBe('SUCCEEDED');
+    const { kind, input } = onlyResult();
+    expect(kind).toBe('success');
+    expect(input.outputVariables.LaunchTemplateVersion).toBe('2');
+    expect(emulator().calls('autoscaling', 'UpdateAutoScalingGroup')[0].input).toMatchObject({
+      'MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.LaunchTemplateId': s.launchTemplateId,
+      'MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.Version': '2',
+    });
+  });
+
+  test('an encrypted copy is waited on and published; it is shared, copied to another region and written to the SSM parameter', async () => {
+    const keyArn = 'arn:aws:kms:us-east-1:123456789012:key/0b5b2a3c-1111-2222-3333-444455556666';
+    const s = await prepare(stack => ({
+      imageCopy: { kmsKey: kms.Key.fromKeyArn(stack, 'Key', keyArn), regions: ['eu-west-1'] },
+      shareWithAccounts: ['222222222222'],
+      imageIdParameter: new ssm.StringParameter(stack, 'ImageId', { parameterName: 'web-image', stringValue: 'ami-00000000', dataType: ssm.ParameterDataType.AWS_EC2_IMAGE }),
+      makeDefaultVersion: true,
+    }));
+    const result = await emulator().waitForExecution((await startRun(s)).executionArn);
+    expect(statesEntered(result).filter(n => n === 'CopyPoll')).toHaveLength(1);
+    const { kind, input } = onlyResult();
+    expect(kind).toBe('success');
+    const [copy] = emulator().calls('ec2', 'CopyImage').filter(c => c.input.Encrypted === 'true');
+    expect(copy.input).toMatchObject({ KmsKeyId: keyArn, Name: `web-${PIPELINE_EXECUTION_ID}-encrypted` });
+    const published = input.outputVariables.ImageId;
+    expect(published).not.toBe(copy.input.SourceImageId);
+    expect(emulator().calls('ec2', 'ModifyImageAttribute')[0].input).toMatchObject({ 'ImageId': published, 'LaunchPermission.Add.1.UserId': '222222222222' });
+    expect(emulator().calls('ssm', 'PutParameter')[0].input).toMatchObject({ Name: 'web-image', Value: published, DataType: 'aws:ec2:image' });
+    expect(emulator().calls('ec2', 'ModifyLaunchTemplate')[0].input).toMatchObject({ SetDefaultVersion: '2' });
+    expect(input.executionDetails.summary).toMatch(/copies started: eu-west-1 ami-\w+/);
   });
 });

@@ -2,7 +2,7 @@ import {
   AutoScalingClient, CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand, EnterStandbyCommand, SetInstanceHealthCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { CreateLaunchTemplateCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { App, CfnElement, Duration } from 'aws-cdk-lib';
+import { App, CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -34,7 +34,7 @@ const BASE_IMAGE = 'ami-12c6146b';
 export const USER_DATA = Buffer.from('#!/bin/bash\necho hello\n').toString('base64');
 
 /** A launch template with settings a new version must keep, and a group of `size` on its version 1. */
-export async function createGroup(emulator: Emulator, size = 3, groupVersion = '1') {
+export async function createGroup(emulator: Emulator, size = 3, groupVersion = '1', mixed = false) {
   const ec2Client = emulator.client(EC2Client);
   const template = await ec2Client.send(new CreateLaunchTemplateCommand({
     LaunchTemplateName: 'web-template',
@@ -48,9 +48,12 @@ export async function createGroup(emulator: Emulator, size = 3, groupVersion = '
   }));
   const launchTemplateId = template.LaunchTemplate!.LaunchTemplateId!;
   const asg = emulator.client(AutoScalingClient);
+  const spec = { LaunchTemplateId: launchTemplateId, Version: groupVersion };
   await asg.send(new CreateAutoScalingGroupCommand({
     AutoScalingGroupName: GROUP,
-    LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: groupVersion },
+    ...(mixed
+      ? { MixedInstancesPolicy: { LaunchTemplate: { LaunchTemplateSpecification: spec, Overrides: [{ InstanceType: 't3.small' }] } } }
+      : { LaunchTemplate: spec }),
     MinSize: 1,
     MaxSize: 5,
     DesiredCapacity: size,
@@ -80,8 +83,12 @@ export async function putInStandby(emulator: Emulator, instanceId: string) {
   }));
 }
 
-export function synth(launchTemplateId: string, props: Partial<AmiRefreshStageProps> = {}) {
+/** Props for the stage under test: given, or made in its stack (for props that need a scope, such as a key). */
+export type TestProps = Partial<AmiRefreshStageProps> | ((stack: Stack) => Partial<AmiRefreshStageProps>);
+
+export function synth(launchTemplateId: string, testProps: TestProps = {}) {
   const { stack, pipeline, source } = pipelineStack(new App());
+  const props = typeof testProps === 'function' ? testProps(stack) : testProps;
   const stage = new AmiRefreshStage(stack, 'Ami', {
     autoScalingGroup: autoscaling.AutoScalingGroup.fromAutoScalingGroupName(stack, 'Group', GROUP),
     launchTemplate: ec2.LaunchTemplate.fromLaunchTemplateAttributes(stack, 'Template', { launchTemplateId }),
@@ -117,8 +124,8 @@ export function refreshAnswer(refreshId: string, status: string, extra: Record<s
 
 /** The run helpers, for the tests of one `describeWithEmulator`. */
 export function amiRunHelpers(emulator: () => Emulator) {
-  async function prepare(props: Partial<AmiRefreshStageProps> = {}, group: { size?: number; version?: string } = {}) {
-    const created = await createGroup(emulator(), group.size, group.version);
+  async function prepare(props: TestProps = {}, group: { size?: number; version?: string; mixed?: boolean } = {}) {
+    const created = await createGroup(emulator(), group.size, group.version, group.mixed);
     const synthesized = synth(created.launchTemplateId, props);
     process.env.TABLE_NAME = synthesized.tableName;
     await createRunTable(emulator(), synthesized.tableName);
