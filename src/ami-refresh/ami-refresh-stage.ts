@@ -351,7 +351,6 @@ export class AmiRefreshStage extends PipelineStage {
     const groupNagArn = `${nagArn(stack, 'autoscaling', true, 'autoScalingGroup')}:*:autoScalingGroupName/${typeof name === 'string' ? name : `<${name.Ref}>`}`;
     for (const f of [run, functions.eventFunction]) acknowledgeWildcard(f, groupNagArn, 'Group ARNs contain a generated id; the grant names the group.');
 
-    functions.table.grant(this.stateMachine, 'dynamodb:PutItem');
     functions.eventFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [this.stateMachine.stateMachineArn] }));
     acknowledgeInvokeOfVersions(this.stateMachine, run, 'Step Functions invokes the stage\'s own function; CDK grants its versions and aliases too.');
     Validations.of(this.stateMachine).acknowledge({

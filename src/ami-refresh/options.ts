@@ -10,7 +10,7 @@ export class ImageCapture {
    * run stopped. File systems are consistent and no request reaches a rebooting instance.
    */
   public static standby(): ImageCapture {
-    return new ImageCapture('standby', false);
+    return new ImageCapture('standby');
   }
 
   /**
@@ -18,7 +18,7 @@ export class ImageCapture {
    * fails its health checks while it reboots. File systems are consistent.
    */
   public static rebootInPlace(): ImageCapture {
-    return new ImageCapture('reboot', false);
+    return new ImageCapture('reboot');
   }
 
   /**
@@ -27,14 +27,12 @@ export class ImageCapture {
    * that when an instance boots from the image.
    */
   public static noReboot(): ImageCapture {
-    return new ImageCapture('noReboot', true);
+    return new ImageCapture('noReboot');
   }
 
   private constructor(
     /** `standby`, `reboot` or `noReboot`. */
     public readonly mode: string,
-    /** CreateImage's `NoReboot`. */
-    public readonly noReboot: boolean,
   ) {}
 }
 
