@@ -1,7 +1,7 @@
+import { AutoScalingClient, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import {
   CreateImageCommand, CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand, DescribeImagesCommand, DescribeLaunchTemplateVersionsCommand, DescribeSnapshotsCommand, EC2Client,
 } from '@aws-sdk/client-ec2';
-import { AutoScalingClient, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { Duration } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
@@ -328,5 +328,25 @@ describeWithEmulator('AmiRefreshStage on the emulator', emulator => {
     expect(emulator().calls('ssm', 'PutParameter')[0].input).toMatchObject({ Name: 'web-image', Value: published, DataType: 'aws:ec2:image' });
     expect(emulator().calls('ec2', 'ModifyLaunchTemplate')[0].input).toMatchObject({ SetDefaultVersion: '2' });
     expect(input.executionDetails.summary).toMatch(/copies started: eu-west-1 ami-\w+/);
+  });
+
+  test('an image still pending at imageTimeout: the stage fails, the instance is back in service', async () => {
+    const s = await prepare({}, {}, 2);
+    scriptImagePoll([{ imageState: 'pending' }]);
+    const result = await emulator().waitForExecution((await startRun(s)).executionArn);
+    expect(statesEntered(result)).toContain('ImageTimedOut');
+    const { kind, input } = onlyResult();
+    expect(kind).toBe('failure');
+    expect(input.failureDetails.message).toMatch(/^image ami-\w+ was not available within the stage's imageTimeout\ninstance i-\w+ was returned to service$/);
+    expect(Object.values(await lifecycleStates(emulator())).every(st => st === 'InService/Healthy')).toBe(true);
+  });
+
+  test('a refresh still running at its timeout is cancelled and the stage fails', async () => {
+    const s = await prepare({ instanceRefresh: {} }, {}, 3);
+    scriptRefresh('r-5', [{ status: 'InProgress' }]);
+    const result = await emulator().waitForExecution((await startRun(s)).executionArn);
+    expect(statesEntered(result)).toContain('RefreshTimedOut');
+    expect(emulator().calls('autoscaling', 'CancelInstanceRefresh')).toHaveLength(1);
+    expect(onlyResult().input.failureDetails.message).toBe('instance refresh r-5 did not end within the stage\'s refresh timeout\ninstance refresh r-5 was cancelled');
   });
 });

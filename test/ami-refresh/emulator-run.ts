@@ -124,9 +124,18 @@ export function refreshAnswer(refreshId: string, status: string, extra: Record<s
 
 /** The run helpers, for the tests of one `describeWithEmulator`. */
 export function amiRunHelpers(emulator: () => Emulator) {
-  async function prepare(props: TestProps = {}, group: { size?: number; version?: string; mixed?: boolean } = {}) {
+  /**
+   * A group in moto, the stage's template, its run table, the recorded job APIs and its state
+   * machine. `waitSeconds` rewrites the image and refresh limits in the definition, for a test
+   * that needs a wait to pass its limit in seconds (the construct refuses limits under a minute).
+   */
+  async function prepare(props: TestProps = {}, group: { size?: number; version?: string; mixed?: boolean } = {}, waitSeconds?: number) {
     const created = await createGroup(emulator(), group.size, group.version, group.mixed);
     const synthesized = synth(created.launchTemplateId, props);
+    if (waitSeconds) {
+      const json = JSON.stringify(synthesized.template.toJSON()).replace(/(\\"(?:imageTimeoutSeconds|timeoutSeconds)\\":)\d+/g, `$1${waitSeconds}`);
+      synthesized.template = Template.fromJSON(JSON.parse(json));
+    }
     process.env.TABLE_NAME = synthesized.tableName;
     await createRunTable(emulator(), synthesized.tableName);
     emulator().script('codepipeline', 'PutJobSuccessResult', { body: {} });
