@@ -1,6 +1,7 @@
 import { AutoScalingClient, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import {
-  CreateImageCommand, CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand, DescribeImagesCommand, DescribeLaunchTemplateVersionsCommand, DescribeSnapshotsCommand, EC2Client,
+  CreateImageCommand, CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand, DescribeImagesCommand, DescribeLaunchTemplateVersionsCommand,
+  DescribeSnapshotsCommand, EC2Client,
 } from '@aws-sdk/client-ec2';
 import { Duration } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
