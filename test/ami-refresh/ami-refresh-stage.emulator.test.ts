@@ -350,4 +350,22 @@ describeWithEmulator('AmiRefreshStage on the emulator', emulator => {
     expect(emulator().calls('autoscaling', 'CancelInstanceRefresh')).toHaveLength(1);
     expect(onlyResult().input.failureDetails.message).toBe('instance refresh r-5 did not end within the stage\'s refresh timeout\ninstance refresh r-5 was cancelled');
   });
+
+  test('pruning by age deregisters the stage\'s images older than maxAge, and always keeps the newest', async () => {
+    const s = await prepare({ pruning: ImagePruning.olderThan(Duration.days(3)) });
+    const client = emulator().client(EC2Client);
+    const tags = [{ Key: STAGE_TAG_KEY, Value: s.stage.stageTagValue }];
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) {
+      ids.push((await client.send(new CreateImageCommand({ InstanceId: s.instanceIds[0], Name: `web-old-${n}`, TagSpecifications: [{ ResourceType: 'image', Tags: tags }] }))).ImageId!);
+    }
+    // moto dates every image now: the stage's listing (by its tag) is scripted with older creation dates.
+    const daysAgo = (days: number) => new Date(Date.now() - days * 24 * 3600 * 1000).toISOString();
+    emulator().script('ec2', 'DescribeImages', (input: any) => (input['Filter.1.Name'] === `tag:${STAGE_TAG_KEY}`
+      ? { body: { imagesSet: [[ids[0], 10], [ids[1], 5], [ids[2], 2]].map(([imageId, age]) => ({ imageId, imageState: 'available', creationDate: daysAgo(age as number) })) } }
+      : undefined));
+    await emulator().waitForExecution((await startRun(s)).executionArn);
+    expect(onlyResult().kind).toBe('success');
+    expect(emulator().calls('ec2', 'DeregisterImage').map(c => c.input.ImageId).sort()).toEqual([ids[0], ids[1]].sort());
+  });
 });
