@@ -110,6 +110,10 @@ for (const name of fs.readdirSync('lambda-src').sort()) {
     minify: true,
     sourcemap: false,
     externals: [],
+    // The SDK's ES modules let esbuild drop the commands a handler never sends (CommonJS keeps a
+    // client's every serializer): the EC2 client alone shrinks by about 40%.
+    // The ES modules load node: built-ins with import(); as require() they also load in jest's vm.
+    esbuildArgs: { '--main-fields': 'module,main', '--supported:dynamic-import': 'false' },
     tsconfigPath: 'tsconfig.dev.json',
     watchTask: false,
   });

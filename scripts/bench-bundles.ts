@@ -26,6 +26,7 @@ function sdkClientsOf(asset: string): string[] {
     entryPoints: [path.join(ROOT, 'lambda-src', asset, 'handlers.ts')],
     bundle: true,
     minify: true,
+    mainFields: ['module', 'main'],
     platform: 'node',
     target: 'node20',
     write: false,
@@ -43,7 +44,7 @@ function sdkOnlyBytes(clients: string[]): number {
     const entry = path.join(dir, 'entry.js');
     fs.writeFileSync(entry, clients.map((c, i) => `exports.c${i} = require(${JSON.stringify(c)});`).join('\n'));
     const outfile = path.join(dir, 'out.js');
-    buildSync({ entryPoints: [entry], bundle: true, minify: true, platform: 'node', target: 'node20', outfile, nodePaths: [path.join(ROOT, 'node_modules')], logLevel: 'silent' });
+    buildSync({ entryPoints: [entry], bundle: true, minify: true, mainFields: ['module', 'main'], platform: 'node', target: 'node20', outfile, nodePaths: [path.join(ROOT, 'node_modules')], logLevel: 'silent' });
     return fs.statSync(outfile).size;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

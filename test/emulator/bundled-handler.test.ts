@@ -15,6 +15,8 @@ function bundleFixture(): string {
     platform: 'node',
     target: 'node20',
     minify: true,
+    mainFields: ['module', 'main'],
+    supported: { 'dynamic-import': false },
     logLevel: 'silent',
     outfile: path.join(dir, 'index.js'),
     tsconfig: 'tsconfig.dev.json',
