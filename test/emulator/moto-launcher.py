@@ -9,6 +9,11 @@ Differences from `moto_server`:
 - imports the Step Functions interpreter in the background once listening, so the first execution
   does not pay for it (about a second);
 - passes SendTaskFailure's `cause` on to the execution (5.2.1 drops it);
+- keeps FIFO order when several in-flight messages of one message group become visible again (a
+  batch a consumer returned): 5.2.1 can deliver a later message of the group before an earlier
+  one, and two receives on separate threads can both take messages of one group. Receives are
+  serialized, and every in-flight message that is visible again is released before the group
+  check, as SQS does;
 - exits when its standard input closes, so it never outlives the test process that started it.
 
 MOTO_PORT (set by the harness) is where moto's Step Functions interpreter sends its AWS calls.
@@ -22,6 +27,7 @@ import threading
 try:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from moto.core.responses import EmptyResult
+    from moto.sqs.models import SQSBackend
     from moto.stepfunctions.models import StateMachine
     from moto.stepfunctions.responses import StepFunctionResponse
     from werkzeug.serving import make_server
@@ -54,6 +60,21 @@ def _send_task_failure_with_cause(self):
 
 
 StepFunctionResponse.send_task_failure = _send_task_failure_with_cause
+
+
+_receive_lock = threading.Lock()
+_receive_message = SQSBackend.receive_message
+
+
+def _receive_message_in_fifo_order(self, queue_name, *args, **kwargs):
+    with _receive_lock:
+        queue = self.get_queue(queue_name)
+        for message in [m for m in queue.pending_messages if m.visible]:
+            queue.pending_messages.remove(message)
+        return _receive_message(self, queue_name, *args, **kwargs)
+
+
+SQSBackend.receive_message = _receive_message_in_fifo_order
 
 
 def _exit_when_parent_goes_away():

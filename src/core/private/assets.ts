@@ -6,6 +6,7 @@
 export const ASSET_HANDLERS = {
   'vm-command': ['run', 'event'],
   'slack-notify': ['handler'],
+  'branch-build-fanout': ['intake', 'dispatch', 'sweep'],
 } as const;
 
 export type AssetName = keyof typeof ASSET_HANDLERS;
