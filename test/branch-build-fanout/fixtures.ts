@@ -1,6 +1,8 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import { BranchBuildFanout, BranchBuildFanoutProps, FanoutTarget } from '../../src';
 
 export const ACCOUNT = '123456789012';
@@ -27,4 +29,17 @@ export function fanoutWith(props: Partial<BranchBuildFanoutProps> = {}, app = ne
     ...props,
   });
   return { app, stack, repository, project, fanout };
+}
+
+/** A pipeline (V2 unless told) whose source action `Source` reads the repository. */
+export function pipelineOf(stack: Stack, repository: codecommit.IRepository, project: codebuild.IProject, pipelineType = codepipeline.PipelineType.V2) {
+  const source = new codepipeline.Artifact('Source');
+  return new codepipeline.Pipeline(stack, 'Pipeline', {
+    pipelineType,
+    variables: pipelineType === codepipeline.PipelineType.V2 ? [new codepipeline.Variable({ variableName: 'BRANCH', defaultValue: 'main' })] : undefined,
+    stages: [
+      { stageName: 'Source', actions: [new actions.CodeCommitSourceAction({ actionName: 'Source', repository, output: source, trigger: actions.CodeCommitTrigger.NONE })] },
+      { stageName: 'Build', actions: [new actions.CodeBuildAction({ actionName: 'Build', project, input: source })] },
+    ],
+  });
 }
