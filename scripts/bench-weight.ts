@@ -4,18 +4,21 @@
  * Slack stage, with its template size. `npx projen bench:weight`; test/weight/ asserts the budget.
  */
 import { Template } from 'aws-cdk-lib/assertions';
-import { countResources, resourcesUnder, weightStack } from '../test/weight/stack-weight';
+import { countResources, fanoutFigures, resourcesUnder, weightStack } from '../test/weight/stack-weight';
 
 const one = weightStack(1);
 const two = weightStack(2);
 const twenty = weightStack(20, true);
 const pipelineOnly = weightStack(0);
+const fanout = fanoutFigures();
 const kib = (stack: typeof one.stack) => (JSON.stringify(Template.fromStack(stack).toJSON()).length / 1024).toFixed(0);
 
 const rows = [
   ['first VmCommandStage in a stack (with the shared functions)', String(resourcesUnder(one.stack, [one.stages[0], one.shared!])), '25'],
   ['each further VmCommandStage', String(resourcesUnder(two.stack, [two.stages[1]])), '12'],
   ['pipeline only (the test pipeline)', String(countResources(pipelineOnly.stack)), ''],
+  ['BranchBuildFanout', String(fanout.fanout), '20'],
+  ['BranchBuildFanout with the sweep', String(fanout.fanoutWithSweep), '25'],
   [`pipeline + 20 VmCommandStages + SlackNotifyStage (template ${kib(twenty.stack)} KiB)`, String(countResources(twenty.stack)), '< 350'],
 ];
 const header = ['stack', 'resources', 'budget'];

@@ -29,7 +29,8 @@ export async function dispatchPush(config: FanoutConfig, push: BranchMessage): P
   buildId ??= await startTarget(config.target, push, idempotencyTokenOf(push));
   const pushToStartMs = Date.now() - Date.parse(push.pushedAt);
   logger.info('dispatched', { ...where, buildId, target: config.target.type, pushToStartMs, redone: claim.state === 'starting' });
-  if (config.target.type === 'codebuild') await supersede(config, push, buildId);
+  // The branch's latest build matters only to stop it (superseding, deletions).
+  if (config.target.type === 'codebuild' && (config.supersede || config.stopOnBranchDeletion)) await supersede(config, push, buildId);
   await markStarted(config.ledgerTable, key, buildId);
 }
 

@@ -10,7 +10,7 @@ export interface FakeBuild {
   readonly variables: Record<string, string>;
   readonly idempotencyToken?: string;
   /** When StartBuild created it (ms since epoch). */
-  readonly startedAt: number;
+  startedAt: number;
   status: 'IN_PROGRESS' | 'STOPPED' | 'SUCCEEDED';
 }
 
@@ -27,10 +27,19 @@ export class FakeCodeBuild {
   /** Every StartBuild answered with a build (a new one, or one an idempotency token found). */
   public accepted = 0;
   public refuse: (input: any) => ScriptedReply | undefined = () => undefined;
+  /** StartBuild calls still to be applied and then answered with a dropped connection. */
+  public dropAfterStart = 0;
   private sequence = 0;
 
   constructor(emulator: Emulator) {
-    emulator.script('codebuild', 'StartBuild', input => this.refuse(input) ?? { body: { build: this.view(this.start(input)) } });
+    emulator.script('codebuild', 'StartBuild', input => {
+      const refused = this.refuse(input);
+      if (refused) return refused;
+      const body = { build: this.view(this.start(input)) };
+      if (this.dropAfterStart <= 0) return { body };
+      this.dropAfterStart--;
+      return { fault: 'applied-then-drop', body };
+    });
     emulator.script('codebuild', 'BatchGetBuilds', input => ({
       body: { builds: this.builds.filter(b => input.ids.includes(b.id)).map(b => this.view(b)), buildsNotFound: [] },
     }));

@@ -17,7 +17,7 @@ export interface SqsPollerOptions {
   readonly batchSize?: number;
   /** Invocations at once (Lambda's scaling, or `MaximumConcurrency`). @default 5 */
   readonly concurrency?: number;
-  /** Pause after a receive that found nothing, in milliseconds. @default 50 */
+  /** Pause after a receive that found nothing, in milliseconds. @default 100 */
   readonly idleMs?: number;
 }
 
@@ -98,7 +98,7 @@ export class SqsPoller {
       MessageAttributeNames: ['All'],
     }));
     if (messages.length === 0) {
-      await new Promise(resolve => setTimeout(resolve, this.options.idleMs ?? 50));
+      await new Promise(resolve => setTimeout(resolve, this.options.idleMs ?? 100));
       return;
     }
     this.inFlight++;

@@ -1,7 +1,8 @@
-import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
-import { SlackNotifyStage, SlackWebhook, VmCommand, VmCommandStage, VmTargets } from '../../src';
+import { BranchBuildFanoutProps, SlackNotifyStage, SlackWebhook, VmCommand, VmCommandStage, VmTargets } from '../../src';
+import { fanoutWith } from '../branch-build-fanout/fixtures';
 import { pipelineStack } from '../vm-command/fixtures';
 
 /*
@@ -53,4 +54,13 @@ export function weightFigures() {
     furtherStage: resourcesUnder(two.stack, [two.stages[1]]),
     twentyStagesWithPipelineAndSlack: countResources(twenty.stack),
   };
+}
+
+/** The resources a BranchBuildFanout adds (it shares nothing: each has its queues, functions and ledger). */
+export function fanoutFigures() {
+  const count = (props: Partial<BranchBuildFanoutProps>) => {
+    const { fanout, stack } = fanoutWith(props);
+    return resourcesUnder(stack, [fanout]);
+  };
+  return { fanout: count({}), fanoutWithSweep: count({ sweepInterval: Duration.hours(1) }) };
 }

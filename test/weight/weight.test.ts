@@ -1,5 +1,5 @@
 import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
-import { weightFigures, weightStack } from './stack-weight';
+import { fanoutFigures, weightFigures, weightStack } from './stack-weight';
 import { cfnLint, synthWithAwsSolutionsChecks } from '../template-checks';
 
 /*
@@ -12,6 +12,12 @@ test('one VmCommandStage owns at most 25 resources, each further one at most 12,
   expect(figures.firstStage).toBeLessThanOrEqual(25);
   expect(figures.furtherStage).toBeLessThanOrEqual(12);
   expect(figures.twentyStagesWithPipelineAndSlack).toBeLessThan(350);
+});
+
+test('a BranchBuildFanout owns at most 20 resources, at most 25 with the sweep', () => {
+  const figures = fanoutFigures();
+  expect(figures.fanout).toBeLessThanOrEqual(20);
+  expect(figures.fanoutWithSweep).toBeLessThanOrEqual(25);
 });
 
 function bucketOf(stack: Stack, id: string): CfnElement {
