@@ -70,7 +70,8 @@ export async function hasPush(table: string, key: string): Promise<boolean> {
 }
 
 export async function getHead(table: string, repository: string, branch: string): Promise<BranchHead | undefined> {
-  const { Item: item } = await dynamodb().send(new GetItemCommand({ TableName: table, Key: { pk: { S: headKey(repository, branch) } }, ConsistentRead: true }));
+  const key = { pk: { S: headKey(repository, branch) } };
+  const { Item: item } = await dynamodb().send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }));
   if (!item?.buildId?.S) return undefined;
   return { buildId: item.buildId.S, previousBuildId: item.previousBuildId?.S };
 }

@@ -33,7 +33,9 @@ export function backoffSeconds(baseSeconds: number, receives: number): number {
  * the message to the dead-letter queue once it has been received `maxReceiveCount` times; transient
  * ones (throttling, quotas, 5xx, no answer) never do: the message waits and comes back.
  */
-export async function handleFifoBatch(event: SQSEvent, settings: BatchSettings, handle: (record: SQSRecord) => Promise<void>): Promise<SQSBatchResponse> {
+export async function handleFifoBatch(
+  event: SQSEvent, settings: BatchSettings, handle: (record: SQSRecord) => Promise<void>,
+): Promise<SQSBatchResponse> {
   const groups = new Map<string, SQSRecord[]>();
   for (const record of event.Records) {
     const group = record.attributes.MessageGroupId ?? '';

@@ -130,7 +130,9 @@ describeWithEmulator('BranchBuildFanout on the emulator (moto EventBridge → SQ
     expect(f.codebuild.builds).toHaveLength(1);
     const alarm = Object.values(Template.fromJSON(f.template).findResources('AWS::CloudWatch::Alarm'))[0] as any;
     expect(alarm.Properties).toMatchObject({
-      MetricName: 'ApproximateNumberOfMessagesVisible', Namespace: 'AWS/SQS', Threshold: 1,
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [expect.stringMatching(/^BranchesDeadLetterQueue/), 'QueueName'] } }],
     });

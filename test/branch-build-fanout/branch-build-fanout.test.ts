@@ -28,7 +28,8 @@ describe('the event pattern compiled from `branches`', () => {
       referenceFullName: [{ 'anything-but': ['refs/heads/feature/wip', 'refs/heads/feature/old'] }],
     });
     expect(ruleDetail(['!dependabot/*']).detail).toEqual({
-      event: ['referenceCreated', 'referenceUpdated'], referenceType: ['branch'],
+      event: ['referenceCreated', 'referenceUpdated'],
+      referenceType: ['branch'],
       referenceFullName: [{ 'anything-but': { prefix: 'refs/heads/dependabot/' } }],
     });
   });
@@ -62,9 +63,12 @@ describe('BranchBuildFanout resources', () => {
   test('queues: FIFO, encrypted, TLS only, visibility six times the function timeout, redrive to the FIFO dead-letter queue', () => {
     const queues = template.findResources('AWS::SQS::Queue');
     expect(Object.keys(queues)).toHaveLength(3);
-    for (const queue of Object.values(queues) as any[]) expect(queue.Properties).toMatchObject({ FifoQueue: true, SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    for (const queue of Object.values(queues) as any[]) {
+      expect(queue.Properties).toMatchObject({ FifoQueue: true, SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    }
     template.hasResourceProperties('AWS::SQS::Queue', {
-      ContentBasedDeduplication: true, VisibilityTimeout: 180,
+      ContentBasedDeduplication: true,
+      VisibilityTimeout: 180,
       RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BranchesDeadLetterQueue'), 'Arn'] }, maxReceiveCount: 1000 },
     });
     template.hasResourceProperties('AWS::SQS::Queue', { DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId', VisibilityTimeout: 180 });
@@ -81,7 +85,8 @@ describe('BranchBuildFanout resources', () => {
 
   test('only the dispatch function may start, stop and read builds, and only of the target project', () => {
     const policies = template.findResources('AWS::IAM::Policy');
-    const statements = Object.entries(policies).flatMap(([id, p]: [string, any]) => p.Properties.PolicyDocument.Statement.map((s: any) => ({ id, ...s })));
+    const statements = Object.entries(policies)
+      .flatMap(([id, p]: [string, any]) => p.Properties.PolicyDocument.Statement.map((s: any) => ({ id, ...s })));
     const codebuildStatements = statements.filter(s => [s.Action].flat().some((a: string) => a.startsWith('codebuild:')) && s.id.startsWith('Branches'));
     expect(codebuildStatements).toEqual([expect.objectContaining({
       id: expect.stringMatching(/^BranchesDispatchFunction/),
@@ -118,7 +123,8 @@ describe('a pipeline target', () => {
     const [policy] = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('BranchesDispatchFunction')).map(([, p]) => p as any);
     const statements = policy.Properties.PolicyDocument.Statement;
     expect(statements).toContainEqual({
-      Action: 'codepipeline:StartPipelineExecution', Effect: 'Allow',
+      Action: 'codepipeline:StartPipelineExecution',
+      Effect: 'Allow',
       Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':codepipeline:us-east-1:123456789012:', { Ref: expect.stringMatching(/^Pipeline/) }]] },
     });
     expect(JSON.stringify(statements)).not.toMatch(/codebuild:/);
@@ -171,8 +177,12 @@ describe('compliance', () => {
     const { stack, repository, project } = fanoutStack(app);
     const other = new codecommit.Repository(stack, 'Other', { repositoryName: 'other' });
     new BranchBuildFanout(stack, 'Branches', {
-      repositories: [repository, other], target: FanoutTarget.codeBuild(project), branches: ['feature/*', '!feature/wip'],
-      supersede: true, stopOnBranchDeletion: true, sweepInterval: Duration.hours(1),
+      repositories: [repository, other],
+      target: FanoutTarget.codeBuild(project),
+      branches: ['feature/*', '!feature/wip'],
+      supersede: true,
+      stopOnBranchDeletion: true,
+      sweepInterval: Duration.hours(1),
     });
     new BranchBuildFanout(stack, 'Pipelines', { repository, target: FanoutTarget.pipeline(pipelineOf(stack, repository, project), { sourceActionName: 'Source' }) });
     return { app, stack, project };

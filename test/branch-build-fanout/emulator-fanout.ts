@@ -46,7 +46,9 @@ export async function startFanout(emulator: Emulator, options: FanoutRunOptions 
   const queueId = (part: string) => ofType('AWS::SQS::Queue').find(([id]) => id.startsWith(`Branches${part}`))![0];
   // The SQS client sends a call to its QueueUrl's host: the queues' URLs point at the emulator.
   const toEmulator = (text: string) => text.split(`https://sqs.${emulator.region}.amazonaws.com`).join(emulator.endpoint);
-  const environmentOf = (fn: TemplateFunction) => ({ environment: Object.fromEntries(Object.entries(fn.environment).map(([k, v]) => [k, toEmulator(v)])) });
+  const environmentOf = (fn: TemplateFunction) => ({
+    environment: Object.fromEntries(Object.entries(fn.environment).map(([k, v]) => [k, toEmulator(v)])),
+  });
   const functionOf = (part: string) => resolver.functions().find(f => f.logicalId.startsWith(`Branches${part}Function`))!;
 
   const sqs = emulator.client(SQSClient);
@@ -89,8 +91,11 @@ export async function startFanout(emulator: Emulator, options: FanoutRunOptions 
     queueUrl: intakeQueueUrl, handler: handlerAsset('branch-build-fanout', 'intake'), functionName: 'intake', environment: intakeFn.environment, concurrency: 2,
   });
   const dispatch = new SqsPoller(emulator, {
-    queueUrl, handler: handlerAsset('branch-build-fanout', 'dispatch'), functionName: 'dispatch',
-    environment: dispatchFn.environment, concurrency: options.concurrency ?? 10,
+    queueUrl,
+    handler: handlerAsset('branch-build-fanout', 'dispatch'),
+    functionName: 'dispatch',
+    environment: dispatchFn.environment,
+    concurrency: options.concurrency ?? 10,
   });
   await intake.start();
   await dispatch.start();
@@ -129,8 +134,19 @@ export async function startFanout(emulator: Emulator, options: FanoutRunOptions 
   }
 
   return {
-    template, resolver, codebuild, intake, dispatch, putEvents, settle, deadLetters, queueDepth, stop,
-    urls: { intakeQueueUrl, queueUrl, deadLetterQueueUrl }, ledgerTable, sweepEnvironment: resolver.functions().some(f => f.logicalId.startsWith('BranchesSweepFunction'))
+    template,
+    resolver,
+    codebuild,
+    intake,
+    dispatch,
+    putEvents,
+    settle,
+    deadLetters,
+    queueDepth,
+    stop,
+    urls: { intakeQueueUrl, queueUrl, deadLetterQueueUrl },
+    ledgerTable,
+    sweepEnvironment: resolver.functions().some(f => f.logicalId.startsWith('BranchesSweepFunction'))
       ? environmentOf(functionOf('Sweep')).environment : undefined,
   };
 }

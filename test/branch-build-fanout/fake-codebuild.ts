@@ -26,12 +26,14 @@ export class FakeCodeBuild {
   public readonly builds: FakeBuild[] = [];
   /** Every StartBuild answered with a build (a new one, or one an idempotency token found). */
   public accepted = 0;
-  public refuse: (input: any) => ScriptedReply | undefined = () => undefined;
+  /** Answers StartBuild instead of the fake when it returns a reply (throttling, quotas, faults). */
+  public refuse: (input: any) => ScriptedReply | undefined;
   /** StartBuild calls still to be applied and then answered with a dropped connection. */
   public dropAfterStart = 0;
   private sequence = 0;
 
   constructor(emulator: Emulator) {
+    this.refuse = () => undefined;
     emulator.script('codebuild', 'StartBuild', input => {
       const refused = this.refuse(input);
       if (refused) return refused;

@@ -32,7 +32,9 @@ export function fanoutWith(props: Partial<BranchBuildFanoutProps> = {}, app = ne
 }
 
 /** A pipeline (V2 unless told) whose source action `Source` reads the repository. */
-export function pipelineOf(stack: Stack, repository: codecommit.IRepository, project: codebuild.IProject, pipelineType = codepipeline.PipelineType.V2) {
+export function pipelineOf(
+  stack: Stack, repository: codecommit.IRepository, project: codebuild.IProject, pipelineType = codepipeline.PipelineType.V2,
+) {
   const source = new codepipeline.Artifact('Source');
   return new codepipeline.Pipeline(stack, 'Pipeline', {
     pipelineType,

@@ -39,7 +39,9 @@ function percentile(sorted: number[], p: number): number {
  * calls throttled (ThrottlingException and AccountLimitExceededException in turn), waits until
  * everything is dispatched and counts what was lost, duplicated and out of order.
  */
-export async function runLoad(emulator: Emulator, options: { pushes: number; branches: number; throttleRate: number; concurrency?: number }): Promise<LoadFigures> {
+export async function runLoad(
+  emulator: Emulator, options: { pushes: number; branches: number; throttleRate: number; concurrency?: number },
+): Promise<LoadFigures> {
   const fanout = await startFanout(emulator, { props: { retryBackoff: Duration.seconds(0) }, concurrency: options.concurrency ?? 10 });
   try {
     const random = seeded(42);
@@ -75,7 +77,13 @@ export async function runLoad(emulator: Emulator, options: { pushes: number; bra
     const startOf = new Map(builds.map(b => [`${b.variables.FANOUT_BRANCH}#${b.sourceVersion}`, b.startedAt]));
     const latencies = pushes.filter(p => startOf.has(`${p.branch}#${p.commit}`)).map(p => startOf.get(`${p.branch}#${p.commit}`)! - p.putAt).sort((a, b) => a - b);
     return {
-      pushes: pushes.length, branches: branchNames.length, throttledCalls, builds: builds.length, lost, duplicated, orderViolations,
+      pushes: pushes.length,
+      branches: branchNames.length,
+      throttledCalls,
+      builds: builds.length,
+      lost,
+      duplicated,
+      orderViolations,
       deadLetters: (await fanout.deadLetters()).length,
       latencyMs: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: latencies[latencies.length - 1] ?? 0 },
       durationMs,

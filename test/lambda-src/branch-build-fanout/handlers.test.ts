@@ -3,8 +3,8 @@ import { CodeCommitClient, GetBranchCommand, ListBranchesCommand } from '@aws-sd
 import { CodePipelineClient, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { mockClient } from 'aws-sdk-client-mock';
 import type { SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
 import { dispatch, intake, sweep } from '../../../lambda-src/branch-build-fanout/handlers';
 import { deduplicationIdOf, groupIdOf } from '../../../lambda-src/branch-build-fanout/messages';
 import { backoffSeconds, MAX_BACKOFF_SECONDS } from '../../../lambda-src/branch-build-fanout/sqs-batch';
@@ -21,10 +21,18 @@ const codecommit = mockClient(CodeCommitClient);
 const C1 = 'a'.repeat(40);
 const C2 = 'b'.repeat(40);
 const config = {
-  repositories: ['app'], branches: ['feature/*', '!feature/wip'], protectedBranches: ['main'], supersede: true, stopOnBranchDeletion: true,
-  target: { type: 'codebuild', projectName: 'app-branches' }, ledgerTable: 'ledger',
-  intakeQueueUrl: 'https://sqs.us-east-1.amazonaws.com/1/intake.fifo', queueUrl: 'https://sqs.us-east-1.amazonaws.com/1/queue.fifo',
-  deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/1/dlq.fifo', maxReceiveCount: 3, retryBackoffSeconds: 10,
+  repositories: ['app'],
+  branches: ['feature/*', '!feature/wip'],
+  protectedBranches: ['main'],
+  supersede: true,
+  stopOnBranchDeletion: true,
+  target: { type: 'codebuild', projectName: 'app-branches' },
+  ledgerTable: 'ledger',
+  intakeQueueUrl: 'https://sqs.us-east-1.amazonaws.com/1/intake.fifo',
+  queueUrl: 'https://sqs.us-east-1.amazonaws.com/1/queue.fifo',
+  deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/1/dlq.fifo',
+  maxReceiveCount: 3,
+  retryBackoffSeconds: 10,
 };
 const awsError = (name: string, httpStatusCode = 400) => Object.assign(new Error(`${name} happened`), { name, $metadata: { httpStatusCode } });
 const push = (branch: string, commit: string, extra: object = {}) => ({ kind: 'push', repository: 'app', branch, commit, pushedAt: '2026-12-01T08:00:00Z', source: 'event', ...extra });
@@ -32,9 +40,15 @@ const push = (branch: string, commit: string, extra: object = {}) => ({ kind: 'p
 let sequence = 0;
 function record(body: unknown, group = 'g', receives = 1): SQSRecord {
   return {
-    messageId: `m${++sequence}`, receiptHandle: `r${sequence}`, body: typeof body === 'string' ? body : JSON.stringify(body),
+    messageId: `m${++sequence}`,
+    receiptHandle: `r${sequence}`,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
     attributes: { ApproximateReceiveCount: String(receives), SentTimestamp: '0', SenderId: 's', ApproximateFirstReceiveTimestamp: '0', MessageGroupId: group },
-    messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:1:q.fifo', awsRegion: 'us-east-1',
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:1:q.fifo',
+    awsRegion: 'us-east-1',
   } as SQSRecord;
 }
 function codeCommitEvent(detail: object) {
@@ -61,12 +75,14 @@ describe('intake', () => {
   });
 
   test('ignores tags, other repositories and excluded branches; queues deletions when they stop builds', async () => {
-    await intake({ Records: [
-      record(codeCommitEvent({ referenceType: 'tag', referenceName: 'v1', commitId: C1 })),
-      record(codeCommitEvent({ repositoryName: 'other', referenceName: 'feature/a', commitId: C1 })),
-      record(codeCommitEvent({ referenceName: 'feature/wip', commitId: C1 })),
-      record(codeCommitEvent({ event: 'referenceDeleted', referenceName: 'feature/a', oldCommitId: C2 })),
-    ] });
+    await intake({
+      Records: [
+        record(codeCommitEvent({ referenceType: 'tag', referenceName: 'v1', commitId: C1 })),
+        record(codeCommitEvent({ repositoryName: 'other', referenceName: 'feature/a', commitId: C1 })),
+        record(codeCommitEvent({ referenceName: 'feature/wip', commitId: C1 })),
+        record(codeCommitEvent({ event: 'referenceDeleted', referenceName: 'feature/a', oldCommitId: C2 })),
+      ],
+    });
     expect(sqs.commandCalls(SendMessageCommand).map(c => JSON.parse(c.args[0].input.MessageBody!))).toEqual([{ ...push('feature/a', C2), kind: 'deleted' }]);
   });
 
@@ -116,7 +132,8 @@ describe('dispatch', () => {
     const answer = await dispatch({ Records: [a1, a2, b1] });
     expect(answer.batchItemFailures.map(f => f.itemIdentifier)).toEqual([a1.messageId, a2.messageId]);
     expect(codebuild.commandCalls(StartBuildCommand).map(c => c.args[0].input.environmentVariablesOverride![1].value)).toEqual(['feature/a', 'feature/b']);
-    expect(sqs.commandCalls(ChangeMessageVisibilityBatchCommand)[0].args[0].input.Entries!.map(e => e.ReceiptHandle)).toEqual([a1.receiptHandle, a2.receiptHandle]);
+    const returned = sqs.commandCalls(ChangeMessageVisibilityBatchCommand)[0].args[0].input.Entries!.map(e => e.ReceiptHandle);
+    expect(returned).toEqual([a1.receiptHandle, a2.receiptHandle]);
   });
 
   test('a target that is gone goes to the dead-letter queue once the receives are used up', async () => {
@@ -139,8 +156,10 @@ describe('dispatch', () => {
     codepipeline.on(StartPipelineExecutionCommand).resolves({ pipelineExecutionId: 'e-1' });
     await dispatch({ Records: [record(push('feature/a', C1))] });
     expect(codepipeline.commandCalls(StartPipelineExecutionCommand)[0].args[0].input).toEqual({
-      name: 'p', sourceRevisions: [{ actionName: 'Source', revisionType: 'COMMIT_ID', revisionValue: C1 }],
-      variables: [{ name: 'BRANCH', value: 'feature/a' }], clientRequestToken: expect.stringMatching(/^[0-9a-f]{64}$/),
+      name: 'p',
+      sourceRevisions: [{ actionName: 'Source', revisionType: 'COMMIT_ID', revisionValue: C1 }],
+      variables: [{ name: 'BRANCH', value: 'feature/a' }],
+      clientRequestToken: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
   });
 });
