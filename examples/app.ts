@@ -5,6 +5,7 @@
  */
 import * as path from 'path';
 import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
@@ -12,7 +13,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { printSynthSummary } from './summary';
-import { FileParameterType, PipelineEvent, SlackNotifyStage, SlackOutcome, SlackWebhook, VmCommand, VmCommandStage, VmTargets } from 'cdk-pipeline-stages';
+import { BranchBuildFanout, FanoutTarget, FileParameterType, PipelineEvent, SlackNotifyStage, SlackOutcome, SlackWebhook, VmCommand, VmCommandStage, VmTargets } from 'cdk-pipeline-stages';
 
 const app = new App({ outdir: path.join(__dirname, 'cdk.out') });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -77,6 +78,33 @@ const slack = new SlackNotifyStage(stack, 'Slack', {
   actionText: 'Released #{Source.CommitId}: #{Source.CommitMessage}',
 });
 slack.addToPipeline(pipeline, { stageName: 'Announce' });
+
+// Every feature and bugfix branch is built on push, at exactly the pushed commit, in order per
+// branch; a newer push stops the branch's outdated build; a sweep catches lost events every hour.
+const branchBuilds = new codebuild.Project(stack, 'BranchBuilds', {
+  description: 'Builds and tests feature and bugfix branches (buildspec.yml of the commit)',
+  source: codebuild.Source.codeCommit({ repository }),
+  environment: { buildImage: codebuild.LinuxBuildImage.STANDARD_7_0 },
+});
+Validations.of(branchBuilds).acknowledge({
+  id: 'AwsSolutions-CB4',
+  reason: 'Branch builds publish no artifacts; the build environment uses CodeBuild\'s AWS managed key.',
+});
+Validations.of(branchBuilds).acknowledge({
+  id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/codebuild/<${stack.getLogicalId(branchBuilds.node.defaultChild as codebuild.CfnProject)}>:*]`,
+  reason: 'aws-cdk-lib grants the project its own log group\'s streams.',
+});
+Validations.of(branchBuilds).acknowledge({
+  id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group/<${stack.getLogicalId(branchBuilds.node.defaultChild as codebuild.CfnProject)}>-*]`,
+  reason: 'aws-cdk-lib grants the project its own test report groups.',
+});
+new BranchBuildFanout(stack, 'Branches', {
+  repository,
+  target: FanoutTarget.codeBuild(branchBuilds),
+  branches: ['feature/*', 'bugfix/*'],
+  supersede: true,
+  sweepInterval: Duration.hours(1),
+});
 
 // The pipeline's own role and its source action's role (made by aws-cdk-lib, not by this library)
 // read and write pipeline artifacts: object-level wildcards inside the one artifact bucket. The
