@@ -176,7 +176,7 @@ export class BranchBuildFanout extends Construct {
     const dispatch = fn('DispatchFunction', 'dispatch', 'Starts a build for each queued branch push');
     this.intakeFunction = intake;
     this.dispatchFunction = dispatch;
-    const target = validateProps(this, 'BranchBuildFanout', () => props.target._bind(dispatch, repositories));
+    const target = validateProps(this, 'BranchBuildFanout', () => props.target._bind(this, dispatch, repositories));
 
     const config = {
       repositories: repositories.map(r => r.repositoryName),

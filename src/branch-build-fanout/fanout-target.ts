@@ -3,6 +3,7 @@ import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
 import { invalid, requireMatch, requireNonEmptyString } from '../core/private/validation';
 
 /** Options of a pipeline target. */
@@ -51,7 +52,7 @@ export abstract class FanoutTarget {
   public abstract readonly _canStop: boolean;
 
   /** @internal Grants the dispatch function what it needs and returns its settings. */
-  public abstract _bind(grantee: iam.IGrantable, repositories: codecommit.IRepository[]): BoundFanoutTarget;
+  public abstract _bind(scope: Construct, grantee: iam.IGrantable, repositories: codecommit.IRepository[]): BoundFanoutTarget;
 }
 
 class CodeBuildTarget extends FanoutTarget {
@@ -61,7 +62,7 @@ class CodeBuildTarget extends FanoutTarget {
     super();
   }
 
-  public _bind(grantee: iam.IGrantable, repositories: codecommit.IRepository[]): BoundFanoutTarget {
+  public _bind(_scope: Construct, grantee: iam.IGrantable, repositories: codecommit.IRepository[]): BoundFanoutTarget {
     iam.Grant.addToPrincipal({
       grantee,
       actions: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds', 'codebuild:ListBuildsForProject'],
@@ -81,7 +82,7 @@ class PipelineTarget extends FanoutTarget {
     requireMatch('branchVariable', options.branchVariable, /^[A-Za-z0-9@\-_]{1,128}$/, 'be a pipeline variable name (letters, digits, @, - and _, at most 128)');
   }
 
-  public _bind(grantee: iam.IGrantable, repositories: codecommit.IRepository[]): BoundFanoutTarget {
+  public _bind(scope: Construct, grantee: iam.IGrantable, repositories: codecommit.IRepository[]): BoundFanoutTarget {
     if (repositories.length !== 1) {
       invalid('repositories', 'hold exactly one repository with FanoutTarget.pipeline (the pipeline\'s source action reads one)', repositories.length);
     }
@@ -91,6 +92,15 @@ class PipelineTarget extends FanoutTarget {
       if (type !== codepipeline.PipelineType.V2 && !Token.isUnresolved(cfn.pipelineType)) {
         invalid('target', 'be a V2 pipeline (`pipelineType: PipelineType.V2`): only V2 pipelines take source revisions and variables at start', type ?? 'V1');
       }
+      const variable = this.options.branchVariable ?? 'BRANCH';
+      // StartPipelineExecution refuses a variable the pipeline does not declare; variables are added until synth.
+      scope.node.addValidation({
+        validate: () => {
+          const declared: string[] = (Stack.of(cfn).resolve(cfn.variables) ?? []).map((v: { name: string }) => v.name);
+          return declared.includes(variable) ? [] : [`BranchBuildFanout at ${scope.node.path}: \`branchVariable\` must be a variable the pipeline declares `
+            + `(\`variables\` of ${this.pipeline.node.path}), got: '${variable}'; the pipeline declares: ${JSON.stringify(declared)}`];
+        },
+      });
     }
     iam.Grant.addToPrincipal({ grantee, actions: ['codepipeline:StartPipelineExecution'], resourceArns: [this.pipeline.pipelineArn] });
     return {

@@ -169,6 +169,13 @@ describe('validation', () => {
       .toThrow('`supersede` must be false with FanoutTarget.pipeline');
     expect(() => FanoutTarget.pipeline(v1, { sourceActionName: '' })).toThrow("`sourceActionName` must not be empty, got: ''");
   });
+
+  test('a branch variable the pipeline does not declare', () => {
+    const { app, stack, repository, project } = fanoutStack();
+    const pipeline = pipelineOf(stack, repository, project);
+    new BranchBuildFanout(stack, 'Branches', { repository, target: FanoutTarget.pipeline(pipeline, { sourceActionName: 'Source', branchVariable: 'GIT_BRANCH' }) });
+    expect(() => app.synth()).toThrow("BranchBuildFanout at Stack/Branches: `branchVariable` must be a variable the pipeline declares (`variables` of Stack/Pipeline), got: 'GIT_BRANCH'; the pipeline declares: [\"BRANCH\"]");
+  });
 });
 
 describe('compliance', () => {
