@@ -16,17 +16,22 @@ import { logInvocation } from '../core/logger';
 export async function intake(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
   logInvocation(context, {});
   const config = fanoutConfig();
-  return handleFifoBatch(event, { ...config, queueUrl: config.intakeQueueUrl }, record => intakeEvent(config, record.body));
+  const settings = { ...config, queueUrl: config.intakeQueueUrl, remainingMs: remainingOf(context) };
+  return handleFifoBatch(event, settings, record => intakeEvent(config, record.body));
 }
 
 export async function dispatch(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
   logInvocation(context, {});
   const config = fanoutConfig();
-  return handleFifoBatch(event, config, async record => {
+  return handleFifoBatch(event, { ...config, remainingMs: remainingOf(context) }, async record => {
     const message = parseMessage(record.body);
     if (message.kind === 'deleted') await branchDeleted(config, message);
     else await dispatchPush(config, message);
   });
+}
+
+function remainingOf(context: Context | undefined): (() => number) | undefined {
+  return context?.getRemainingTimeInMillis ? () => context.getRemainingTimeInMillis() : undefined;
 }
 
 export async function sweep(_event: unknown, context?: Context): Promise<{ checked: number; dispatched: number }> {

@@ -9,6 +9,11 @@ import { mapLimit } from '../core/map-limit';
 /** The longest wait before a message comes back: shorter than CodeBuild's 5-minute idempotency window. */
 export const MAX_BACKOFF_SECONDS = 240;
 const GROUPS_AT_ONCE = 10;
+/**
+ * No record is started with less time left than this: a record makes at most a few calls, each
+ * limited to seconds (aws-clients). The records not started come back at once, in order.
+ */
+export const RECORD_TIME_MS = 10_000;
 
 export interface BatchSettings {
   /** The queue the records come from (to change their visibility). */
@@ -17,6 +22,8 @@ export interface BatchSettings {
   /** Receives of a message that can never succeed before it is moved to the dead-letter queue. */
   readonly maxReceiveCount: number;
   readonly retryBackoffSeconds: number;
+  /** The invocation's remaining time (Lambda's context). */
+  readonly remainingMs?: () => number;
 }
 
 /** Seconds until a message that failed on its `receives`-th receive comes back: doubling, capped, with jitter. */
@@ -48,6 +55,12 @@ export async function handleFifoBatch(
 /** Handles one group's records in order; returns the records to report as failed. */
 async function handleGroup(records: SQSRecord[], settings: BatchSettings, handle: (record: SQSRecord) => Promise<void>): Promise<SQSRecord[]> {
   for (const [index, record] of records.entries()) {
+    if (settings.remainingMs && settings.remainingMs() < RECORD_TIME_MS) {
+      const rest = records.slice(index);
+      logger.warn('too little time left: the rest of the group comes back at once', { messageId: record.messageId, returned: rest.length });
+      await returnAfter(rest, 0, settings.queueUrl);
+      return rest;
+    }
     const receives = Number(record.attributes.ApproximateReceiveCount) || 1;
     try {
       await handle(record);

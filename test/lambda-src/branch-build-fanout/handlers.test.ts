@@ -136,6 +136,18 @@ describe('dispatch', () => {
     expect(returned).toEqual([a1.receiptHandle, a2.receiptHandle]);
   });
 
+  test('with too little time left, the records not started come back at once, in order', async () => {
+    const records = [record(push('feature/a', C1), 'a'), record(push('feature/a', C2), 'a')];
+    let remaining = 20_000;
+    codebuild.on(StartBuildCommand).callsFake(() => {
+      remaining = 5_000;
+      return { build: { id: 'app-branches:1' } };
+    });
+    const answer = await dispatch({ Records: records }, { getRemainingTimeInMillis: () => remaining } as any);
+    expect(answer.batchItemFailures).toEqual([{ itemIdentifier: records[1].messageId }]);
+    expect(sqs.commandCalls(ChangeMessageVisibilityBatchCommand)[0].args[0].input.Entries).toEqual([{ Id: '0', ReceiptHandle: records[1].receiptHandle, VisibilityTimeout: 0 }]);
+  });
+
   test('a target that is gone goes to the dead-letter queue once the receives are used up', async () => {
     codebuild.on(StartBuildCommand).rejects(awsError('ResourceNotFoundException'));
     expect((await dispatch({ Records: [record(push('feature/a', C1), 'a', 3)] })).batchItemFailures).toEqual([]);
