@@ -1,4 +1,4 @@
-import { CodeCommitClient, GetBranchCommand, ListBranchesCommand } from '@aws-sdk/client-codecommit';
+import { CodeCommitClient, GetBranchCommand, GetCommitCommand, ListBranchesCommand } from '@aws-sdk/client-codecommit';
 import type { FanoutConfig } from './config';
 import { sendBranchMessage } from './intake';
 import { hasPush, pushKey } from './ledger';
@@ -9,6 +9,11 @@ import { mapLimit } from '../core/map-limit';
 import { paginate } from '../core/paginate';
 
 const BRANCHES_AT_ONCE = 5;
+/**
+ * A head committed more recently than this is left to its event (or the next sweep): its event may
+ * still be on its way, and dispatching the head first would build it before an older push.
+ */
+export const SWEEP_GRACE_MS = 10 * 60_000;
 
 /**
  * Compares the head of each matching branch with the ledger and queues the heads it does not hold
@@ -29,6 +34,12 @@ export async function sweepHeads(config: FanoutConfig): Promise<{ checked: numbe
       const commit = (await codecommit.send(new GetBranchCommand({ repositoryName: repository, branchName: branch }))).branch?.commitId;
       checked++;
       if (!commit || await hasPush(config.ledgerTable, pushKey(repository, branch, commit))) return;
+      const { commit: details } = await codecommit.send(new GetCommitCommand({ repositoryName: repository, commitId: commit }));
+      const committed = committedAt(details?.committer?.date);
+      if (committed === undefined || Date.now() - committed < SWEEP_GRACE_MS) {
+        logger.info('missing head left to its event: committed recently', { repository, branch, commit });
+        return;
+      }
       await sendBranchMessage(config.queueUrl, { kind: 'push', repository, branch, commit, pushedAt: new Date().toISOString(), source: 'sweep' });
       dispatched++;
       logger.info('missed push queued by the sweep', { repository, branch, commit });
@@ -36,4 +47,10 @@ export async function sweepHeads(config: FanoutConfig): Promise<{ checked: numbe
   }
   logger.info('sweep done', { checked, dispatched });
   return { checked, dispatched };
+}
+
+/** CodeCommit's `date` of a committer: epoch seconds and a time zone, e.g. `1764576000 +0100`. */
+function committedAt(date: string | undefined): number | undefined {
+  const seconds = Number(date?.trim().split(/\s+/)[0]);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
 }

@@ -225,7 +225,7 @@ export class BranchBuildFanout extends Construct {
       const sweep = fn('SweepFunction', 'sweep', 'Dispatches the branch heads no event brought', Duration.minutes(2));
       sweep.addEnvironment('FANOUT_CONFIG', configJson);
       sweep.addToRolePolicy(new iam.PolicyStatement({
-        actions: ['codecommit:ListBranches', 'codecommit:GetBranch'],
+        actions: ['codecommit:ListBranches', 'codecommit:GetBranch', 'codecommit:GetCommit'],
         resources: repositories.map(r => r.repositoryArn),
       }));
       ledger.grant(sweep, 'dynamodb:GetItem');

@@ -145,6 +145,8 @@ describeWithEmulator('BranchBuildFanout on the emulator (moto EventBridge → SQ
     const heads: Record<string, string> = { 'feature/a': commitOf('a1'), 'feature/lost': commitOf('lost'), 'main': commitOf('m') };
     emulator().script('codecommit', 'ListBranches', { body: { branches: Object.keys(heads) } });
     emulator().script('codecommit', 'GetBranch', input => ({ body: { branch: { branchName: input.branchName, commitId: heads[input.branchName] } } }));
+    // Committed an hour ago: the sweep leaves heads younger than 10 minutes to their events.
+    emulator().script('codecommit', 'GetCommit', { body: { commit: { committer: { date: `${Math.floor(Date.now() / 1000) - 3600} +0000` } } } });
     const result = await emulator().invokeHandler(handlerAsset('branch-build-fanout', 'sweep'), {}, { functionName: 'sweep' }, f.sweepEnvironment);
     expect(result).toEqual({ checked: 2, dispatched: 1 });
     await f.settle();

@@ -109,7 +109,7 @@ describe('BranchBuildFanout resources', () => {
     const t = Template.fromStack(fanoutWith({ sweepInterval: Duration.minutes(30) }).stack);
     t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(30 minutes)' });
     t.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['codecommit:ListBranches', 'codecommit:GetBranch'], Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Repo'), 'Arn'] } })]) },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['codecommit:ListBranches', 'codecommit:GetBranch', 'codecommit:GetCommit'], Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Repo'), 'Arn'] } })]) },
     });
   });
 });

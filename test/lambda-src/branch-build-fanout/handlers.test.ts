@@ -1,5 +1,5 @@
 import { BatchGetBuildsCommand, CodeBuildClient, ListBuildsForProjectCommand, StartBuildCommand, StopBuildCommand } from '@aws-sdk/client-codebuild';
-import { CodeCommitClient, GetBranchCommand, ListBranchesCommand } from '@aws-sdk/client-codecommit';
+import { CodeCommitClient, GetBranchCommand, GetCommitCommand, ListBranchesCommand } from '@aws-sdk/client-codecommit';
 import { CodePipelineClient, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -176,12 +176,16 @@ describe('dispatch', () => {
   });
 });
 
-test('sweep: queues the matching heads the ledger does not hold', async () => {
-  codecommit.on(ListBranchesCommand).resolvesOnce({ branches: ['feature/a', 'main'], nextToken: 't' }).resolves({ branches: ['feature/b'] });
-  codecommit.on(GetBranchCommand).callsFake(input => ({ branch: { commitId: input.branchName === 'feature/a' ? C1 : C2 } }));
+test('sweep: queues the matching heads the ledger does not hold, unless committed in the last 10 minutes', async () => {
+  const C3 = 'c'.repeat(40);
+  const heads: Record<string, string> = { 'feature/a': C1, 'main': C2, 'feature/b': C2, 'feature/new': C3 };
+  codecommit.on(ListBranchesCommand).resolvesOnce({ branches: ['feature/a', 'main'], nextToken: 't' }).resolves({ branches: ['feature/b', 'feature/new'] });
+  codecommit.on(GetBranchCommand).callsFake(input => ({ branch: { commitId: heads[input.branchName] } }));
+  const epoch = (msAgo: number) => `${Math.floor((Date.now() - msAgo) / 1000)} +0100`;
+  codecommit.on(GetCommitCommand).callsFake(input => ({ commit: { committer: { date: epoch(input.commitId === C3 ? 60_000 : 3_600_000) } } }));
   dynamodb.on(GetItemCommand, { Key: { pk: { S: `app#feature/a#${C1}` } } }).resolves({ Item: { pk: { S: 'x' } } });
-  await expect(sweep({})).resolves.toEqual({ checked: 2, dispatched: 1 });
-  expect(JSON.parse(sqs.commandCalls(SendMessageCommand)[0].args[0].input.MessageBody!)).toMatchObject({ branch: 'feature/b', commit: C2, source: 'sweep' });
+  await expect(sweep({})).resolves.toEqual({ checked: 3, dispatched: 1 });
+  expect(sqs.commandCalls(SendMessageCommand).map(c => JSON.parse(c.args[0].input.MessageBody!))).toEqual([expect.objectContaining({ branch: 'feature/b', commit: C2, source: 'sweep' })]);
 });
 
 test('transient errors: throttling, quotas, 5xx, no answer; permanent: input, 4xx, programming errors', () => {
