@@ -174,6 +174,11 @@ project.addTask('test:faults', {
   steps: [{ spawn: 'bundle' }, { exec: 'bash .ci/fault-injection' }],
 });
 
+project.addTask('bench:fanout', {
+  description: 'Run the BranchBuildFanout load scenario on moto (1,000 pushes over 50 branches, 20% throttling) and print its figures',
+  steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/bench-fanout.ts' }],
+});
+
 project.addTask('bench:weight', {
   description: 'Print the resources the stages add to a stack, against the weight budget',
   steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/bench-weight.ts' }],

@@ -6,6 +6,7 @@
 import * as path from 'path';
 import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
@@ -16,8 +17,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { printSynthSummary } from './summary';
 import {
-  AmiRefreshStage, FileParameterType, ImageCapture, ImagePruning, PipelineEvent, SlackNotifyStage, SlackOutcome, SlackWebhook,
-  VmCommand, VmCommandStage, VmTargets,
+  AmiRefreshStage, BranchBuildFanout, FanoutTarget, FileParameterType, ImageCapture, ImagePruning, PipelineEvent, SlackNotifyStage,
+  SlackOutcome, SlackWebhook, VmCommand, VmCommandStage, VmTargets,
 } from 'cdk-pipeline-stages';
 
 const app = new App({ outdir: path.join(__dirname, 'cdk.out') });
@@ -125,6 +126,33 @@ const slack = new SlackNotifyStage(stack, 'Slack', {
   actionText: 'Released #{Source.CommitId}: #{Source.CommitMessage}',
 });
 slack.addToPipeline(pipeline, { stageName: 'Announce' });
+
+// Every feature and bugfix branch is built on push, at exactly the pushed commit, in order per
+// branch; a newer push stops the branch's outdated build; a sweep catches lost events every hour.
+const branchBuilds = new codebuild.Project(stack, 'BranchBuilds', {
+  description: 'Builds and tests feature and bugfix branches (buildspec.yml of the commit)',
+  source: codebuild.Source.codeCommit({ repository }),
+  environment: { buildImage: codebuild.LinuxBuildImage.STANDARD_7_0 },
+});
+Validations.of(branchBuilds).acknowledge({
+  id: 'AwsSolutions-CB4',
+  reason: 'Branch builds publish no artifacts; the build environment uses CodeBuild\'s AWS managed key.',
+});
+Validations.of(branchBuilds).acknowledge({
+  id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/codebuild/<${stack.getLogicalId(branchBuilds.node.defaultChild as codebuild.CfnProject)}>:*]`,
+  reason: 'aws-cdk-lib grants the project its own log group\'s streams.',
+});
+Validations.of(branchBuilds).acknowledge({
+  id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group/<${stack.getLogicalId(branchBuilds.node.defaultChild as codebuild.CfnProject)}>-*]`,
+  reason: 'aws-cdk-lib grants the project its own test report groups.',
+});
+new BranchBuildFanout(stack, 'Branches', {
+  repository,
+  target: FanoutTarget.codeBuild(branchBuilds),
+  branches: ['feature/*', 'bugfix/*'],
+  supersede: true,
+  sweepInterval: Duration.hours(1),
+});
 
 // The pipeline's own role and its source action's role (made by aws-cdk-lib, not by this library)
 // read and write pipeline artifacts: object-level wildcards inside the one artifact bucket. The

@@ -4,13 +4,14 @@
  * Slack stage, with its template size. `npx projen bench:weight`; test/weight/ asserts the budget.
  */
 import { Template } from 'aws-cdk-lib/assertions';
-import { amiWeightFigures, countResources, resourcesUnder, weightStack } from '../test/weight/stack-weight';
+import { amiWeightFigures, countResources, fanoutFigures, resourcesUnder, weightStack } from '../test/weight/stack-weight';
 
 const one = weightStack(1);
 const two = weightStack(2);
 const twenty = weightStack(20, true);
 const pipelineOnly = weightStack(0);
 const ami = amiWeightFigures();
+const fanout = fanoutFigures();
 const kib = (stack: typeof one.stack) => (JSON.stringify(Template.fromStack(stack).toJSON()).length / 1024).toFixed(0);
 
 const rows = [
@@ -19,6 +20,8 @@ const rows = [
   ['first AmiRefreshStage in a stack (with the shared functions)', String(ami.firstStage), '25'],
   ['each further AmiRefreshStage', String(ami.furtherStage), '12'],
   ['pipeline only (the test pipeline)', String(countResources(pipelineOnly.stack)), ''],
+  ['BranchBuildFanout', String(fanout.fanout), '20'],
+  ['BranchBuildFanout with the sweep', String(fanout.fanoutWithSweep), '25'],
   [`pipeline + 20 VmCommandStages + SlackNotifyStage (template ${kib(twenty.stack)} KiB)`, String(countResources(twenty.stack)), '< 350'],
 ];
 const header = ['stack', 'resources', 'budget'];

@@ -1,3 +1,4 @@
+export * from './branch-build-fanout';
 export * from './core';
 export * from './ami-refresh';
 export * from './slack-notify';

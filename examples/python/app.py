@@ -11,6 +11,7 @@ cdk-nag's AwsSolutions checks.
 import jsii
 from aws_cdk import App, Duration, Stack, Stage, pipelines
 from aws_cdk import aws_autoscaling as autoscaling
+from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
@@ -23,6 +24,8 @@ from constructs import Construct
 
 from cdk_pipeline_stages import (
     AmiRefreshStage,
+    BranchBuildFanout,
+    FanoutTarget,
     FileParameterType,
     ImageCapture,
     ImagePruning,
@@ -134,6 +137,21 @@ class ExamplePipelineStack(Stack):
             action_text="Released #{Source.CommitId}: #{Source.CommitMessage}",
         )
         slack.add_to_pipeline(pipeline, stage_name="Announce")
+
+        # Every feature and bugfix branch is built on push, at exactly the pushed commit, in order per
+        # branch; a newer push stops the branch's outdated build; a sweep catches lost events hourly.
+        branch_builds = codebuild.Project(self, "BranchBuilds",
+            description="Builds and tests feature and bugfix branches (buildspec.yml of the commit)",
+            source=codebuild.Source.code_commit(repository=repository),
+            environment=codebuild.BuildEnvironment(build_image=codebuild.LinuxBuildImage.STANDARD_7_0),
+        )
+        BranchBuildFanout(self, "Branches",
+            repository=repository,
+            target=FanoutTarget.code_build(branch_builds),
+            branches=["feature/*", "bugfix/*"],
+            supersede=True,
+            sweep_interval=Duration.hours(1),
+        )
 
 
 class ShopStage(Stage):

@@ -127,7 +127,9 @@ export class TemplateResolver {
     const arn = (service: string, rest: string) => `arn:aws:${service}:${this.region}:${ACCOUNT_ID}:${rest}`;
     switch (resource.Type) {
       case 'AWS::Lambda::Function': return named('FunctionName');
-      case 'AWS::SQS::Queue': return `https://sqs.${this.region}.amazonaws.com/${ACCOUNT_ID}/${named('QueueName')}`;
+      // CloudFormation names a FIFO queue without QueueName `<generated>.fifo`.
+      case 'AWS::SQS::Queue': return `https://sqs.${this.region}.amazonaws.com/${ACCOUNT_ID}/${named('QueueName')}${props.FifoQueue && props.QueueName === undefined ? '.fifo' : ''}`;
+      case 'AWS::CodeCommit::Repository': return named('RepositoryName');
       case 'AWS::SNS::Topic': return arn('sns', named('TopicName'));
       case 'AWS::StepFunctions::StateMachine': return arn('states', `stateMachine:${named('StateMachineName')}`);
       case 'AWS::SecretsManager::Secret': return arn('secretsmanager', `secret:${named('Name')}`);
@@ -162,6 +164,7 @@ export class TemplateResolver {
         case 'AWS::Events::Rule': return arn('events', `rule/${name}`);
         case 'AWS::KMS::Key': return arn('kms', `key/${name}`);
         case 'AWS::CodeBuild::Project': return arn('codebuild', `project/${name}`);
+        case 'AWS::CodeCommit::Repository': return arn('codecommit', name);
         default: {
           const [, service = 'unknown', kind = 'resource'] = resource.Type.split('::');
           return arn(service.toLowerCase(), `${kind.toLowerCase()}/${name}`);

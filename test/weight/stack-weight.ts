@@ -1,9 +1,10 @@
-import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
-import { AmiRefreshStage, ImagePruning, SlackNotifyStage, SlackWebhook, VmCommand, VmCommandStage, VmTargets } from '../../src';
+import { AmiRefreshStage, BranchBuildFanoutProps, ImagePruning, SlackNotifyStage, SlackWebhook, VmCommand, VmCommandStage, VmTargets } from '../../src';
+import { fanoutWith } from '../branch-build-fanout/fixtures';
 import { pipelineStack } from '../vm-command/fixtures';
 
 /*
@@ -81,4 +82,13 @@ export function amiWeightFigures() {
     firstStage: resourcesUnder(one.stack, [one.stages[0], one.shared!]),
     furtherStage: resourcesUnder(two.stack, [two.stages[1]]),
   };
+}
+
+/** The resources a BranchBuildFanout adds (it shares nothing: each has its queues, functions and ledger). */
+export function fanoutFigures() {
+  const count = (props: Partial<BranchBuildFanoutProps>) => {
+    const { fanout, stack } = fanoutWith(props);
+    return resourcesUnder(stack, [fanout]);
+  };
+  return { fanout: count({}), fanoutWithSweep: count({ sweepInterval: Duration.hours(1) }) };
 }

@@ -1,5 +1,5 @@
 import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
-import { amiWeightFigures, weightFigures, weightStack } from './stack-weight';
+import { amiWeightFigures, fanoutFigures, weightFigures, weightStack } from './stack-weight';
 import { cfnLint, synthWithAwsSolutionsChecks } from '../template-checks';
 
 /*
@@ -18,6 +18,12 @@ test('one AmiRefreshStage owns at most 25 resources, each further one (another g
   const figures = amiWeightFigures();
   expect(figures.firstStage).toBeLessThanOrEqual(25);
   expect(figures.furtherStage).toBeLessThanOrEqual(12);
+});
+
+test('a BranchBuildFanout owns at most 20 resources, at most 25 with the sweep', () => {
+  const figures = fanoutFigures();
+  expect(figures.fanout).toBeLessThanOrEqual(20);
+  expect(figures.fanoutWithSweep).toBeLessThanOrEqual(25);
 });
 
 function bucketOf(stack: Stack, id: string): CfnElement {

@@ -7,6 +7,7 @@ export const ASSET_HANDLERS = {
   'vm-command': ['run', 'event'],
   'slack-notify': ['handler'],
   'ami-refresh': ['run', 'event'],
+  'branch-build-fanout': ['intake', 'dispatch', 'sweep'],
 } as const;
 
 export type AssetName = keyof typeof ASSET_HANDLERS;

@@ -1,0 +1,2 @@
+export * from './branch-build-fanout';
+export * from './fanout-target';
