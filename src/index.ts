@@ -1,3 +1,4 @@
 export * from './core';
 export * from './slack-notify';
 export * from './vm-command';
+export * from './ansible-deploy';

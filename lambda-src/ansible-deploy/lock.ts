@@ -1,0 +1,60 @@
+import { ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { awsClient } from '../core/aws-clients';
+import { RunConfig } from './config';
+
+/*
+ * The stage's concurrency lock: one item per lock name in the stack's lock table, taken with a
+ * conditional put. Two builds never hold it at once; a build that finds it held waits (polling)
+ * until it is released, or until the holder's lease ends (a build that was killed before it could
+ * release it). The lease is the build's timeout, so a running holder never loses it.
+ */
+
+type Lock = NonNullable<RunConfig['lock']>;
+
+export interface HeldLock {
+  release(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
+
+export async function acquireLock(lock: Lock, owner: string, log: (line: string) => void): Promise<HeldLock> {
+  const ddb = awsClient(DynamoDBClient);
+  let reported = '';
+  for (;;) {
+    const now = Math.floor(Date.now() / 1000);
+    try {
+      await ddb.send(new PutItemCommand({
+        TableName: lock.table,
+        Item: { lockName: { S: lock.name }, owner: { S: owner }, expiresAt: { N: String(now + lock.ttlSeconds) } },
+        ConditionExpression: 'attribute_not_exists(lockName) OR expiresAt < :now OR #owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':now': { N: String(now) }, ':owner': { S: owner } },
+      }));
+      log(`lock '${lock.name}' taken`);
+      return { release: () => releaseLock(lock, owner, log) };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+    const holder = await ddb.send(new GetItemCommand({ TableName: lock.table, Key: { lockName: { S: lock.name } }, ConsistentRead: true }));
+    const holderText = holder.Item ? `${holder.Item.owner?.S} (lease until ${new Date(Number(holder.Item.expiresAt?.N) * 1000).toISOString()})` : 'a build that just released it';
+    if (holderText !== reported) log(`lock '${lock.name}' is held by ${holderText}: waiting`);
+    reported = holderText;
+    await sleep(lock.pollSeconds * 1000);
+  }
+}
+
+async function releaseLock(lock: Lock, owner: string, log: (line: string) => void): Promise<void> {
+  try {
+    await awsClient(DynamoDBClient).send(new DeleteItemCommand({
+      TableName: lock.table,
+      Key: { lockName: { S: lock.name } },
+      ConditionExpression: '#owner = :owner',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':owner': { S: owner } },
+    }));
+    log(`lock '${lock.name}' released`);
+  } catch (err) {
+    // Not ours any more, or not reachable: the lease ends it.
+    log(`lock '${lock.name}' not released (${(err as Error).name}): its lease ends it`);
+  }
+}
