@@ -50,9 +50,9 @@ export function totals(recap: Map<string, HostRecap>): HostRecap {
 }
 
 /** What ansible-playbook's exit code means (its documented codes). */
-export function failureReason(exitCode: number, failedHosts: string[], unreachableHosts: string[]): string | null {
+export function failureReason(exitCode: number, failedHosts: string[], unreachableHosts: string[], note?: string): string | null {
   const named = (label: string, hosts: string[]) => hosts.length ? `${label}: ${hosts.join(', ')}` : '';
-  const hostsText = [named('failed hosts', failedHosts), named('unreachable hosts', unreachableHosts)].filter(Boolean).join('; ');
+  const hostsText = [named('failed hosts', failedHosts), named('unreachable hosts', unreachableHosts), note ?? ''].filter(Boolean).join('; ');
   switch (exitCode) {
     case 0: return null;
     case 2: return `ansible-playbook exited 2 (failed hosts): ${hostsText || 'no host named in the recap'}`;

@@ -32,20 +32,26 @@ export async function run(ctx: RunContext, log: (line: string) => void): Promise
     if (ctx.config.verbosity) args.push(`-${'v'.repeat(ctx.config.verbosity)}`);
     log(`ansible-playbook ${ctx.mode === 'check' ? '--check --diff ' : ''}on ${hosts.length} host${hosts.length === 1 ? '' : 's'}`);
     const result = await runProcess('ansible-playbook', [...args, '--', ctx.config.playbook], { env: ansibleEnv(ctx), cwd: ctx.cwd, echo: true });
-    return report(ctx, hosts, result.exitCode, parseRecap(result.output), log);
+    return report(ctx, hosts, result.exitCode, parseRecap(result.output), log, hostKeyRefused(result.output));
   } finally {
     await lock?.release();
   }
 }
 
-function report(ctx: RunContext, hosts: string[], exitCode: number, recap: Map<string, HostRecap> | null, log: (line: string) => void): number {
+/** OpenSSH's words when a host's key is not the one known_hosts holds (or known_hosts has none for it). */
+function hostKeyRefused(output: string): boolean {
+  return /Host key verification failed/.test(output);
+}
+
+function report(ctx: RunContext, hosts: string[], exitCode: number, recap: Map<string, HostRecap> | null, log: (line: string) => void, keyRefused: boolean): number {
   const paths = workPaths(ctx.cwd);
   const entries = [...(recap ?? new Map<string, HostRecap>()).entries()];
   const failedHosts = entries.filter(([, c]) => c.failed > 0).map(([h]) => h);
   const unreachableHosts = entries.filter(([, c]) => c.unreachable > 0).map(([h]) => h);
   writeUnreachableReport(paths.junit, ctx.config.playbook, unreachableHosts);
   const sum = totals(recap ?? new Map());
-  const reason = failureReason(exitCode, failedHosts, unreachableHosts);
+  const reason = failureReason(exitCode, failedHosts, unreachableHosts, keyRefused
+    ? 'host key verification failed: a host presented a key that known_hosts does not hold for it, so ssh refused to connect' : undefined);
 
   const verb = ctx.mode === 'check' ? 'would change' : 'changed';
   const summary = `${ctx.mode === 'check' ? 'check' : 'run'} of ${ctx.config.playbook} on ${hosts.length} host${hosts.length === 1 ? '' : 's'} ` +
