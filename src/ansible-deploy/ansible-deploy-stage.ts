@@ -326,9 +326,20 @@ export class AnsibleDeployStage extends PipelineStage {
         ...this.variableEnv,
       }),
     });
-    // The action lets the project read the pipeline's artifacts (objects named per execution).
-    const stageAction = new StageAction(action, { acknowledge: (_role, bind) => acknowledgeArtifactRead(this.project.role!, bind.bucket) });
+    const stageAction = new StageAction(action, { acknowledge: (_role, bind) => this.acknowledgeArtifactAccess(bind.bucket) });
     return { action, stageAction };
+  }
+
+  /** The action lets the project read the pipeline's artifacts (objects named per execution) and use their key. */
+  private acknowledgeArtifactAccess(bucket: s3.IBucket): void {
+    const role = this.project.role!;
+    acknowledgeArtifactRead(role, bucket);
+    for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Action::${action}]`,
+        reason: 'aws-cdk-lib lets a CodeBuild project in a pipeline use the pipeline\'s artifact key (its own key, not the account\'s).',
+      });
+    }
   }
 
   private grant(transport: TransportConfig, props: AnsibleDeployStageProps, runner: s3assets.Asset, locks: AnsibleDeployLocks, lockName: string): void {
@@ -353,8 +364,9 @@ export class AnsibleDeployStage extends PipelineStage {
     if (transport.kind === 'ssm') this.grantSessions(role, transport, props);
 
     const projectName = this.project.node.defaultChild as codebuild.CfnProject;
-    acknowledgeWildcard(role, `<${stack.getLogicalId(this.logGroup.node.defaultChild as logs.CfnLogGroup)}.Arn>:*`,
-      'CodeBuild writes the build\'s log streams, named per build, in the stage\'s own log group.');
+    const logStreams = 'CodeBuild writes the build\'s log streams, named per build, in the stage\'s own log group (aws-cdk-lib also grants the default group, which stays unused).';
+    acknowledgeWildcard(role, `<${stack.getLogicalId(this.logGroup.node.defaultChild as logs.CfnLogGroup)}.Arn>:*`, logStreams);
+    acknowledgeWildcard(role, `arn:<AWS::Partition>:logs:${nagRegion(stack)}:${nagAccount(stack)}:log-group:/aws/codebuild/<${stack.getLogicalId(projectName)}>:*`, logStreams);
     acknowledgeWildcard(role, `arn:<AWS::Partition>:codebuild:${nagRegion(stack)}:${nagAccount(stack)}:report-group/<${stack.getLogicalId(projectName)}>-*`,
       'aws-cdk-lib lets every project create report groups named after itself; the stage reports to its own report group.');
     Validations.of(this.project).acknowledge({

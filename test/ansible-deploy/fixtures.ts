@@ -62,3 +62,10 @@ export function projectStatements(template: Template): any[] {
     .filter((p: any) => JSON.stringify(p.Properties.Roles).includes('DeployProjectRole'))
     .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
 }
+
+/** The run config the project carries, with tokens as `<LogicalId>`. */
+export function runConfigOf(template: Template): any {
+  const value = projectEnv(template).ANSIBLE_STAGE_CONFIG;
+  const text = typeof value === 'string' ? value : value['Fn::Join'][1].map((p: any) => (typeof p === 'string' ? p : `<${p.Ref ?? p['Fn::GetAtt']?.[0]}>`)).join('');
+  return JSON.parse(text);
+}
