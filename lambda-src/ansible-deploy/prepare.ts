@@ -28,11 +28,13 @@ export async function prepare(ctx: RunContext, log: (line: string) => void): Pro
 
   const listing = await runProcess('ansible-playbook', ['--list-hosts', ...playbookArgs(ctx), '--', ctx.config.playbook],
     { env: ansibleEnv(ctx), cwd: ctx.cwd, echo: false });
-  if (listing.exitCode !== 0) {
+  // With a --limit that matches nothing, ansible-playbook refuses to list (exit 1) rather than list none.
+  const limitMatchesNothing = /leaves us with no hosts to (match|target)/.test(listing.output);
+  if (listing.exitCode !== 0 && !limitMatchesNothing) {
     process.stdout.write(listing.output);
     throw new InputError(`the inventory or the playbook could not be read (ansible-playbook --list-hosts exited ${listing.exitCode}; its output is above)`);
   }
-  const hosts = parseListHosts(listing.output);
+  const hosts = limitMatchesNothing ? [] : parseListHosts(listing.output);
   if (!hosts.length) {
     throw new InputError(`no host matches: the inventory${ctx.config.limit || ctx.previewHosts ? ' and the limit' : ''} give the playbook's plays no host to run on`);
   }
