@@ -170,6 +170,11 @@ project.addTask('test:faults', {
   steps: [{ spawn: 'bundle' }, { exec: 'bash .ci/fault-injection' }],
 });
 
+project.addTask('bench:ansible', {
+  description: 'Run the AnsibleDeployStage\'s real-SSH scenarios and print their run times',
+  steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/bench-ansible.ts' }],
+});
+
 project.addTask('bench:weight', {
   description: 'Print the resources the stages add to a stack, against the weight budget',
   steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/bench-weight.ts' }],

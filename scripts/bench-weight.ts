@@ -4,7 +4,7 @@
  * Slack stage, with its template size. `npx projen bench:weight`; test/weight/ asserts the budget.
  */
 import { Template } from 'aws-cdk-lib/assertions';
-import { countResources, resourcesUnder, weightStack } from '../test/weight/stack-weight';
+import { ansibleWeightFigures, countResources, resourcesUnder, weightStack } from '../test/weight/stack-weight';
 
 const one = weightStack(1);
 const two = weightStack(2);
@@ -12,9 +12,14 @@ const twenty = weightStack(20, true);
 const pipelineOnly = weightStack(0);
 const kib = (stack: typeof one.stack) => (JSON.stringify(Template.fromStack(stack).toJSON()).length / 1024).toFixed(0);
 
+const ansible = ansibleWeightFigures();
 const rows = [
   ['first VmCommandStage in a stack (with the shared functions)', String(resourcesUnder(one.stack, [one.stages[0], one.shared!])), '25'],
   ['each further VmCommandStage', String(resourcesUnder(two.stack, [two.stages[1]])), '12'],
+  ['first AnsibleDeployStage, SSH (with the stack\'s lock table)', String(ansible.ssh.firstStage), '25'],
+  ['each further AnsibleDeployStage, SSH', String(ansible.ssh.furtherStage), '12'],
+  ['first AnsibleDeployStage, SSM (transfer bucket and policy)', String(ansible.ssm.firstStage), '25'],
+  ['each further AnsibleDeployStage, SSM', String(ansible.ssm.furtherStage), '12'],
   ['pipeline only (the test pipeline)', String(countResources(pipelineOnly.stack)), ''],
   [`pipeline + 20 VmCommandStages + SlackNotifyStage (template ${kib(twenty.stack)} KiB)`, String(countResources(twenty.stack)), '< 350'],
 ];

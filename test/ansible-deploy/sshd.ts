@@ -105,7 +105,11 @@ export async function startSshd(addresses = ['127.0.0.1', '127.0.0.2', '127.0.0.
   fs.writeFileSync(path.join(dir, 'sshd_config'), `${config}\n`);
   if (user.asRoot) execFileSync('chown', ['-R', user.name, dir]);
   const args = ['-D', '-e', '-f', path.join(dir, 'sshd_config')];
-  const child = user.asRoot ? spawn('runuser', ['-u', user.name, '--', SSHD, ...args]) : spawn(SSHD, args);
+  // Its own process group: stopping it also ends the per-connection servers that ansible's
+  // ControlPersist connections keep alive.
+  const child = user.asRoot
+    ? spawn('runuser', ['-u', user.name, '--', SSHD, ...args], { detached: true })
+    : spawn(SSHD, args, { detached: true });
   let output = '';
   child.stdout!.on('data', c => { output += c; });
   child.stderr!.on('data', c => { output += c; });
@@ -123,10 +127,12 @@ export async function startSshd(addresses = ['127.0.0.1', '127.0.0.2', '127.0.0.
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise(resolve => child.once('exit', resolve));
-        // runuser passes the signal on to sshd.
-        child.kill('SIGTERM');
+        process.kill(-child.pid!, 'SIGTERM');
         await exited;
       }
+      // Connection servers that left the group still hold the output pipes: the test does not wait for them.
+      child.stdout!.destroy();
+      child.stderr!.destroy();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,7 +1,9 @@
 import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
-import { SlackNotifyStage, SlackWebhook, VmCommand, VmCommandStage, VmTargets } from '../../src';
+import {
+  AnsibleDeployStage, AnsibleInventory, AnsibleTransport, KnownHosts, SlackNotifyStage, SlackWebhook, SshPrivateKey, VmCommand, VmCommandStage, VmTargets,
+} from '../../src';
 import { pipelineStack } from '../vm-command/fixtures';
 
 /*
@@ -53,4 +55,33 @@ export function weightFigures() {
     furtherStage: resourcesUnder(two.stack, [two.stages[1]]),
     twentyStagesWithPipelineAndSlack: countResources(twenty.stack),
   };
+}
+
+/** A pipeline stack with `count` AnsibleDeployStages (SSH, tag inventory, preview), or SSM ones with their transfer bucket. */
+export function ansibleWeightStack(count: number, transport: 'ssh' | 'ssm' = 'ssh') {
+  const { stack, pipeline, source } = pipelineStack(new App());
+  const stages = Array.from({ length: count }, (_, i) => {
+    const stage = new AnsibleDeployStage(stack, `Ansible${i + 1}`, {
+      playbook: 'site.yml',
+      inventory: AnsibleInventory.ec2Tags({ tagFilters: { Role: ['web'] } }),
+      transport: transport === 'ssh'
+        ? AnsibleTransport.ssh({ privateKey: SshPrivateKey.fromSsmSecureString('/ansible/key'), knownHosts: KnownHosts.fromSsmParameter('/ansible/known-hosts'), user: 'ec2-user' })
+        : AnsibleTransport.ssm(),
+      preview: true,
+    });
+    stage.addToPipeline(pipeline, { input: source });
+    return stage;
+  });
+  const shared = stack.node.tryFindChild('AnsibleDeployStageLocks');
+  return { stack, stages, shared };
+}
+
+/** The Ansible stage's weight: the first (with the stack's lock table) and each further one, per transport. */
+export function ansibleWeightFigures() {
+  const figures = (transport: 'ssh' | 'ssm') => {
+    const one = ansibleWeightStack(1, transport);
+    const two = ansibleWeightStack(2, transport);
+    return { firstStage: resourcesUnder(one.stack, [one.stages[0], one.shared!]), furtherStage: resourcesUnder(two.stack, [two.stages[1]]) };
+  };
+  return { ssh: figures('ssh'), ssm: figures('ssm') };
 }

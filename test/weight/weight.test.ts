@@ -1,4 +1,4 @@
-import { weightFigures, weightStack } from './stack-weight';
+import { ansibleWeightFigures, weightFigures, weightStack } from './stack-weight';
 import { acknowledgeTestPipeline, cfnLint, synthWithAwsSolutionsChecks } from '../template-checks';
 
 /*
@@ -11,6 +11,17 @@ test('one VmCommandStage owns at most 25 resources, each further one at most 12,
   expect(figures.firstStage).toBeLessThanOrEqual(25);
   expect(figures.furtherStage).toBeLessThanOrEqual(12);
   expect(figures.twentyStagesWithPipelineAndSlack).toBeLessThan(350);
+});
+
+test('an AnsibleDeployStage (SSH or SSM, with preview) stays within the budget of a stage: the first with the stack\'s lock table, each further one', () => {
+  const figures = ansibleWeightFigures();
+  // Project, role, policy, log group, report group (+ the shared lock table); SSM adds the transfer bucket and its policy.
+  expect(figures.ssh).toEqual({ firstStage: 6, furtherStage: 5 });
+  expect(figures.ssm).toEqual({ firstStage: 8, furtherStage: 7 });
+  for (const { firstStage, furtherStage } of Object.values(figures)) {
+    expect(firstStage).toBeLessThanOrEqual(25);
+    expect(furtherStage).toBeLessThanOrEqual(12);
+  }
 });
 
 describe('the stack with 20 VM stages and a Slack stage', () => {
