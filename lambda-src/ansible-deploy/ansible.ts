@@ -45,8 +45,7 @@ export function ansibleEnv(ctx: RunContext): NodeJS.ProcessEnv {
     env.ANSIBLE_HOST_KEY_CHECKING = acceptAny ? 'False' : 'True';
     // ansible splits this with shlex: the known_hosts path is quoted for it.
     env.ANSIBLE_SSH_ARGS = ['-o ControlMaster=auto', '-o ControlPersist=60s', '-o IdentitiesOnly=yes',
-      acceptAny ? '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null' : `-o StrictHostKeyChecking=yes -o ${shlexQuote(`UserKnownHostsFile=${knownHosts}`)}`,
-    ].join(' ');
+      acceptAny ? '-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null' : `-o StrictHostKeyChecking=yes -o ${shlexQuote(`UserKnownHostsFile=${knownHosts}`)}`].join(' ');
   }
   return env;
 }
@@ -65,7 +64,9 @@ export interface ProcessResult {
  * Runs a program, echoing its output to the build log when `echo` is set, and keeps the tail of
  * its output. A SIGTERM to the runner (a stopped build) is passed on to it.
  */
-export function runProcess(command: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd: string; echo: boolean; keep?: number }): Promise<ProcessResult> {
+export function runProcess(
+  command: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd: string; echo: boolean; keep?: number },
+): Promise<ProcessResult> {
   const keep = options.keep ?? 4 * 1024 * 1024;
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });

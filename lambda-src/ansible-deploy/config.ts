@@ -49,7 +49,12 @@ export const RunConfigSchema = z.object({
   variableExtraVars: z.record(z.string(), z.string()).default({}),
   parametersFile: z.string().min(1).optional(),
   fileParameters: FileParametersSchema,
-  lock: z.object({ table: z.string().min(1), name: z.string().min(1), ttlSeconds: z.number().int().min(60), pollSeconds: z.number().min(0).default(15) }).strict().optional(),
+  lock: z.object({
+    table: z.string().min(1),
+    name: z.string().min(1),
+    ttlSeconds: z.number().int().min(60),
+    pollSeconds: z.number().min(0).default(15),
+  }).strict().optional(),
 }).strict();
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { awsClient } from '../core/aws-clients';
 import { RunConfig } from './config';
+import { awsClient } from '../core/aws-clients';
 
 /*
  * The stage's concurrency lock: one item per lock name in the stack's lock table, taken with a

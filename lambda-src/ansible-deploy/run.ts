@@ -43,7 +43,9 @@ function hostKeyRefused(output: string): boolean {
   return /Host key verification failed/.test(output);
 }
 
-function report(ctx: RunContext, hosts: string[], exitCode: number, recap: Map<string, HostRecap> | null, log: (line: string) => void, keyRefused: boolean): number {
+function report(
+  ctx: RunContext, hosts: string[], exitCode: number, recap: Map<string, HostRecap> | null, log: (line: string) => void, keyRefused: boolean,
+): number {
   const paths = workPaths(ctx.cwd);
   const entries = [...(recap ?? new Map<string, HostRecap>()).entries()];
   const failedHosts = entries.filter(([, c]) => c.failed > 0).map(([h]) => h);

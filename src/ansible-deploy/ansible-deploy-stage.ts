@@ -10,10 +10,10 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { buildSpecObject } from './private/buildspec';
 import { AnsibleHostAddress, AnsibleInventory } from './inventory';
-import { AnsibleDeployLocks } from './private/locks';
+import { buildSpecObject } from './private/buildspec';
 import { parameterArn, TransportConfig } from './private/config';
+import { AnsibleDeployLocks } from './private/locks';
 import { AnsibleTransport } from './transport';
 import { FileParameterType } from '../core/file-parameter-type';
 import { PipelineStage, RenderActionsOptions } from '../core/pipeline-stage';
@@ -342,7 +342,9 @@ export class AnsibleDeployStage extends PipelineStage {
     }
   }
 
-  private grant(transport: TransportConfig, props: AnsibleDeployStageProps, runner: s3assets.Asset, locks: AnsibleDeployLocks, lockName: string): void {
+  private grant(
+    transport: TransportConfig, props: AnsibleDeployStageProps, runner: s3assets.Asset, locks: AnsibleDeployLocks, lockName: string,
+  ): void {
     const role = this.project.role!;
     const stack = Stack.of(this);
     transport.privateKey?.grantRead(role);
@@ -447,15 +449,19 @@ function validate(props: AnsibleDeployStageProps): void {
   validateParametersFileProps(props.parametersFile, props.fileParameters);
   if (props.approvalTopic && !props.preview) invalid('approvalTopic', 'be used with `preview`', props.approvalTopic.node.path);
   if (props.lockName !== undefined) requireMatch('lockName', props.lockName, /^[A-Za-z0-9_.:/-]{1,255}$/, 'be 1 to 255 characters of A-Z, a-z, 0-9, _, ., :, / and -');
-  const pins = { ansibleCoreVersion: props.ansibleCoreVersion, amazonAwsCollectionVersion: props.amazonAwsCollectionVersion, communityAwsCollectionVersion: props.communityAwsCollectionVersion, boto3Version: props.boto3Version };
+  const pins = {
+    ansibleCoreVersion: props.ansibleCoreVersion,
+    amazonAwsCollectionVersion: props.amazonAwsCollectionVersion,
+    communityAwsCollectionVersion: props.communityAwsCollectionVersion,
+    boto3Version: props.boto3Version,
+  };
   for (const [name, value] of Object.entries(pins)) {
     if (value === undefined) continue;
     if (props.buildImage) invalid(name, 'not be set with `buildImage` (the stage installs nothing on your image)', value);
     requireMatch(name, value, VERSION, 'be a version such as 2.17.12');
   }
-  for (const [name, value] of Object.entries({ pythonRequirementsFile: props.pythonRequirementsFile, collectionsRequirementsFile: props.collectionsRequirementsFile })) {
-    requireNonEmptyString(name, value);
-  }
+  requireNonEmptyString('pythonRequirementsFile', props.pythonRequirementsFile);
+  requireNonEmptyString('collectionsRequirementsFile', props.collectionsRequirementsFile);
   if (!props.vpc) {
     if (props.subnetSelection) invalid('subnetSelection', 'be used with `vpc`', props.subnetSelection);
     if (props.securityGroups) invalid('securityGroups', 'be used with `vpc`', props.securityGroups.map(g => g.node.path));

@@ -73,8 +73,13 @@ describe('the buildspec', () => {
       playbook: 'site.yml',
       inventory: { ec2: { regions: ['eu-west-1'], tagFilters: { Role: ['web', 'api'], Env: ['prod'] }, groupsByTag: ['Role'], hostname: 'private-ip-address' } },
       transport: { ssh: { user: 'deploy', port: 22, knownHosts: { env: 'ANSIBLE_KNOWN_HOSTS' } } },
-      tags: ['web'], skipTags: ['slow'], forks: 20, verbosity: 2,
-      extraVars: {}, variableExtraVars: {}, fileParameters: {},
+      tags: ['web'],
+      skipTags: ['slow'],
+      forks: 20,
+      verbosity: 2,
+      extraVars: {},
+      variableExtraVars: {},
+      fileParameters: {},
       lock: { table: expect.stringMatching(/^<AnsibleDeployStageLocksTable/), name: 'web-fleet', ttlSeconds: 1800 },
     });
   });

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CreateTagsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { PutItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTagsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { Template } from 'aws-cdk-lib/assertions';
 import { resolvedProject } from './buildspec-runner';
 import { stageStack, sshTransport } from './fixtures';
@@ -176,7 +176,8 @@ describeSsh('AnsibleDeployStage with real ansible-playbook over SSH', emulator =
     const ec2 = emulator().client(EC2Client, { region: 'eu-west-1' });
     const tagged = async (tags: Record<string, string>) => {
       const { Instances } = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1, InstanceType: 't3.micro' }));
-      await ec2.send(new CreateTagsCommand({ Resources: [Instances![0].InstanceId!], Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }));
+      const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+      await ec2.send(new CreateTagsCommand({ Resources: [Instances![0].InstanceId!], Tags }));
     };
     await tagged({ Role: 'web', Address: '127.0.0.2' });
     await tagged({ Role: 'web', Address: '127.0.0.3' });

@@ -43,7 +43,8 @@ export async function prepareAws(emulator: Emulator, template: any, sshd: Sshd, 
   const { env, buildSpec } = resolvedProject(template, emulator.region);
   const s3 = emulator.client(S3Client);
   await s3.send(new CreateBucketCommand({ Bucket: env.ANSIBLE_STAGE_RUNNER_BUCKET }));
-  await s3.send(new PutObjectCommand({ Bucket: env.ANSIBLE_STAGE_RUNNER_BUCKET, Key: env.ANSIBLE_STAGE_RUNNER_KEY, Body: fs.readFileSync(RUNNER_ASSET) }));
+  const runner = { Bucket: env.ANSIBLE_STAGE_RUNNER_BUCKET, Key: env.ANSIBLE_STAGE_RUNNER_KEY };
+  await s3.send(new PutObjectCommand({ ...runner, Body: fs.readFileSync(RUNNER_ASSET) }));
   const config = JSON.parse(env.ANSIBLE_STAGE_CONFIG);
   await emulator.client(DynamoDBClient).send(new CreateTableCommand({
     TableName: config.lock.table,

@@ -2,7 +2,8 @@ import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
 import {
-  AnsibleDeployStage, AnsibleInventory, AnsibleTransport, KnownHosts, SlackNotifyStage, SlackWebhook, SshPrivateKey, VmCommand, VmCommandStage, VmTargets,
+  AnsibleDeployStage, AnsibleInventory, AnsibleTransport, KnownHosts, SlackNotifyStage, SlackWebhook, SshPrivateKey,
+  VmCommand, VmCommandStage, VmTargets,
 } from '../../src';
 import { pipelineStack } from '../vm-command/fixtures';
 

@@ -18,7 +18,9 @@ export function validateParametersFileProps(parametersFile?: string, fileParamet
 }
 
 /** A stage with a parameters file must be given the artifact that holds it. */
-export function requireParametersFileInput(construct: IConstruct, constructName: string, parametersFile: string | undefined, input: codepipeline.Artifact | undefined): void {
+export function requireParametersFileInput(
+  construct: IConstruct, constructName: string, parametersFile: string | undefined, input: codepipeline.Artifact | undefined,
+): void {
   if (!parametersFile || input) return;
   validateProps(construct, constructName, () => {
     throw new Error(`\`input\` must be set: the stage reads its parameters file '${parametersFile}' from it`);

@@ -8,8 +8,10 @@ describeWithEmulator('the AnsibleDeployStage lock on DynamoDB (moto)', emulator 
   beforeEach(async () => {
     resetAwsClients();
     await emulator().client(DynamoDBClient).send(new CreateTableCommand({
-      TableName: 'locks', KeySchema: [{ AttributeName: 'lockName', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'lockName', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST',
+      TableName: 'locks',
+      KeySchema: [{ AttributeName: 'lockName', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'lockName', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
     }));
   });
   const holder = async () => (await emulator().client(DynamoDBClient).send(new GetItemCommand({ TableName: 'locks', Key: { lockName: { S: 'web-fleet' } } }))).Item?.owner?.S;
