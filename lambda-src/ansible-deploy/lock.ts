@@ -33,13 +33,40 @@ export async function acquireLock(lock: Lock, owner: string, log: (line: string)
       log(`lock '${lock.name}' taken`);
       return { release: () => releaseLock(lock, owner, log) };
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (!(err instanceof ConditionalCheckFailedException)) {
+        if (!transient(err)) throw err;
+        log(`lock table did not answer (${(err as Error).name}): trying again`);
+        await sleep(lock.pollSeconds * 1000);
+        continue;
+      }
     }
-    const holder = await ddb.send(new GetItemCommand({ TableName: lock.table, Key: { lockName: { S: lock.name } }, ConsistentRead: true }));
-    const holderText = holder.Item ? `${holder.Item.owner?.S} (lease until ${new Date(Number(holder.Item.expiresAt?.N) * 1000).toISOString()})` : 'a build that just released it';
+    const holderText = await describeHolder(ddb, lock);
     if (holderText !== reported) log(`lock '${lock.name}' is held by ${holderText}: waiting`);
     reported = holderText;
     await sleep(lock.pollSeconds * 1000);
+  }
+}
+
+/**
+ * Throttling, 5xx, timeouts and failed connections: the put is tried again (it is idempotent for
+ * its owner: the condition lets the same build take the lock it may already hold). Anything else,
+ * such as a denied access, ends the run before ansible starts.
+ */
+function transient(err: unknown): boolean {
+  const e = err as { name?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  // No HTTP status: the request timed out or the connection failed.
+  return status === undefined || status >= 500 || !!e.$retryable
+    || ['ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded'].includes(e.name ?? '');
+}
+
+/** Who holds the lock, for the log (best effort: the put decides). */
+async function describeHolder(ddb: DynamoDBClient, lock: Lock): Promise<string> {
+  try {
+    const holder = await ddb.send(new GetItemCommand({ TableName: lock.table, Key: { lockName: { S: lock.name } }, ConsistentRead: true }));
+    return holder.Item ? `${holder.Item.owner?.S} (lease until ${new Date(Number(holder.Item.expiresAt?.N) * 1000).toISOString()})` : 'a build that just released it';
+  } catch (err) {
+    return `another build (its item could not be read: ${(err as Error).name})`;
   }
 }
 
