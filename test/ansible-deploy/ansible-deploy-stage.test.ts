@@ -2,11 +2,14 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as pipelines from 'aws-cdk-lib/pipelines';
 import { buildSpecOf, projectEnv, projectStatements, runConfigOf, secretKeyTransport, sshTransport, stageStack } from './fixtures';
 import { EXPORTED_VARIABLES as RUNNER_EXPORTS } from '../../lambda-src/ansible-deploy/run';
 import {
-  AnsibleDeployStage, AnsibleDeployStageProps, AnsibleHostAddress, AnsibleInventory, AnsibleTransport, FileParameterType, KnownHosts, SshPrivateKey,
+  AnsibleDeployStage, AnsibleDeployStageProps, AnsibleHostAddress, AnsibleInventory, AnsibleTransport, FileParameterType, KnownHosts,
+  PipelineStageStep, SshPrivateKey,
 } from '../../src';
 import { acknowledgeTestPipeline, cfnLint, synthWithAwsSolutionsChecks } from '../template-checks';
 import { pipelineStack } from '../vm-command/fixtures';
@@ -249,6 +252,25 @@ describe('actions', () => {
       Subnets: [1, 2, 3].map(n => ({ Ref: expect.stringMatching(new RegExp(`^VpcisolatedSubnet${n}`)) })),
       SecurityGroupIds: [{ 'Fn::GetAtt': [expect.stringMatching(/^DeployProjectSecurityGroup/), 'GroupId'] }],
     });
+  });
+
+  test('works as a CDK Pipelines step, with preview: the three actions in the wave', () => {
+    const app = new App();
+    const stack = new Stack(app, 'CdkPipelineStack', { env: { account: '111111111111', region: 'eu-west-1' } });
+    const bucket = new s3.Bucket(stack, 'SourceBucket', { versioned: true });
+    const source = pipelines.CodePipelineSource.s3(bucket, 'src.zip');
+    const pipeline = new pipelines.CodePipeline(stack, 'Pipeline', {
+      synth: new pipelines.ShellStep('Synth', { input: source, commands: ['echo synth'], primaryOutputDirectory: '.' }),
+    });
+    const stage = new AnsibleDeployStage(stack, 'Configure', { playbook: 'site.yml', inventory: AnsibleInventory.fromFile('hosts'), transport: sshTransport(), preview: true });
+    pipeline.addWave('Hosts', { post: [PipelineStageStep.fromStage(stage, { input: source })] });
+    pipeline.buildPipeline();
+    const [cfnPipeline] = Object.values(Template.fromStack(stack).findResources('AWS::CodePipeline::Pipeline')) as any[];
+    const wave = cfnPipeline.Properties.Stages.find((s: any) => s.Name === 'Hosts');
+    expect(wave.Actions.map((a: any) => [a.Name, a.ActionTypeId.Provider])).toEqual([
+      ['Configure', 'CodeBuild'], ['Configure-Approve', 'Manual'], ['Configure-Apply', 'CodeBuild'],
+    ]);
+    expect(wave.Actions[0].InputArtifacts).toEqual(wave.Actions[2].InputArtifacts);
   });
 
   test('two stages in a stack share one lock table', () => {
