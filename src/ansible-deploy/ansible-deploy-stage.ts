@@ -120,8 +120,9 @@ export interface AnsibleDeployStageProps {
    */
   readonly computeType?: codebuild.ComputeType;
   /**
-   * ansible-core version installed from PyPI. 2.17 is the newest line that supports the
-   * standard 7.0 image's Python 3.11 as a controller (2.18 needs 3.11 too but later lines need 3.12).
+   * ansible-core version installed from PyPI. 2.17 runs its controller on Python 3.10 to 3.12,
+   * so the standard 7.0 image's Python 3.11 is well inside its range, and the amazon.aws and
+   * community.aws 9 collections support it (2.20 and later need Python 3.12).
    * @default '2.17.12'
    */
   readonly ansibleCoreVersion?: string;

@@ -63,6 +63,14 @@ describe('the buildspec', () => {
     expect(secretSpec.env['parameter-store']).toBeUndefined();
   });
 
+  test('host key checking is off only through KnownHosts.insecureAcceptAny(): then no known_hosts is read', () => {
+    const { stack } = stageStack({ transport: sshTransport({ knownHosts: KnownHosts.insecureAcceptAny() }) });
+    const own = Template.fromStack(stack);
+    expect(runConfigOf(own).transport.ssh.knownHosts).toEqual({ acceptAny: true });
+    expect(buildSpecOf(own).env['parameter-store']).toEqual({ ANSIBLE_SSH_PRIVATE_KEY: '/ansible/deploy-key' });
+    expect(runConfigOf(Template.fromStack(stageStack().stack)).transport.ssh.knownHosts).toEqual({ env: 'ANSIBLE_KNOWN_HOSTS' });
+  });
+
   test('with `buildImage` nothing is installed and no pin is set', () => {
     const { stack } = stageStack({ buildImage: codebuild.LinuxBuildImage.fromDockerRegistry('example/ansible:2.17') });
     const own = Template.fromStack(stack);
