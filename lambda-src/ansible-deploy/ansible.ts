@@ -36,6 +36,9 @@ export function ansibleEnv(ctx: RunContext): NodeJS.ProcessEnv {
     JUNIT_HIDE_TASK_ARGUMENTS: 'true',
     JUNIT_TASK_RELATIVE_PATH: ctx.cwd,
     JUNIT_FAIL_ON_CHANGE: 'false',
+    // An inventory source that cannot be read (e.g. EC2 not reachable) is an error, not an empty inventory.
+    ANSIBLE_INVENTORY_UNPARSED_FAILED: 'True',
+    ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED: 'True',
   });
   const ssh = 'ssh' in ctx.config.transport ? ctx.config.transport.ssh : undefined;
   if (ssh) {

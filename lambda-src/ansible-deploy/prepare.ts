@@ -34,7 +34,8 @@ export async function prepare(ctx: RunContext, log: (line: string) => void): Pro
     process.stdout.write(listing.output);
     throw new InputError(`the inventory or the playbook could not be read (ansible-playbook --list-hosts exited ${listing.exitCode}; its output is above)`);
   }
-  const hosts = limitMatchesNothing ? [] : parseListHosts(listing.output);
+  // ansible lists the hosts in no stable order: sorted, the variables and the approval read the same every run.
+  const hosts = limitMatchesNothing ? [] : parseListHosts(listing.output).sort();
   if (!hosts.length) {
     throw new InputError(`no host matches: the inventory${ctx.config.limit || ctx.previewHosts ? ' and the limit' : ''} give the playbook's plays no host to run on`);
   }
