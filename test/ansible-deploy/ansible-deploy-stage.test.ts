@@ -42,7 +42,7 @@ describe('the buildspec', () => {
   });
 
   test('runs the runner\'s prepare before the build phase and its run in it; post_build removes the key and exports the recap', () => {
-    expect(spec.phases.pre_build.commands.at(-1)).toBe('node "$ANSIBLE_STAGE_RUNNER" prepare');
+    expect(spec.phases.pre_build.commands.slice(-2)).toEqual(['node "$ANSIBLE_STAGE_RUNNER" prepare', 'unset ANSIBLE_SSH_PRIVATE_KEY']);
     expect(spec.phases.build.commands).toEqual(['node "$ANSIBLE_STAGE_RUNNER" run']);
     expect(spec.phases.post_build.commands[0]).toBe('rm -f .ansible-stage/id_ssh');
   });

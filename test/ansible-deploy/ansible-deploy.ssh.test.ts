@@ -1,4 +1,6 @@
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { PutItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateTagsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
@@ -146,6 +148,22 @@ describeSsh('AnsibleDeployStage with real ansible-playbook over SSH', emulator =
     expect(apply.exportedVariables.ANSIBLE_HOSTS).toBe('web1');
   });
 
+  test('a collections requirements file in the artifact is installed before the run (a local collection tarball: Galaxy is not reachable here)', async () => {
+    const template = Template.fromStack(stageStack({ transport: ssh(), extraVars: vars() }).stack);
+    await prepareAws(emulator(), template.toJSON(), sshd);
+    const source = sourceDir(files({
+      'site.yml': PLAYBOOK.replace('"{{ message }}\\n"', '"{{ message | test_ns.demo.shout }}\\n"'),
+      'collections/requirements.yml': 'collections:\n  - name: collections/test_ns-demo-1.0.0.tar.gz\n    type: file\n',
+    }));
+    buildCollection(path.join(source, 'collections'));
+
+    const run = await build(emulator(), template, source);
+
+    expect(run.log).toContain('test_ns.demo:1.0.0 was installed successfully');
+    expect(run.succeeded).toBe(true);
+    expect(fs.readFileSync(path.join(sshd.dataDir, 'web1.txt'), 'utf8')).toBe('DEPLOYED!\n');
+  });
+
   test('a bad parameters file fails before ansible runs, naming the file and the problem', async () => {
     const template = Template.fromStack(stageStack({
       transport: ssh(), extraVars: vars(), parametersFile: 'deploy.json', fileParameters: { message: FileParameterType.STRING },
@@ -260,3 +278,16 @@ function resolveVariables(text: string, namespace: string, variables: Record<str
 function resolveEnv(env: Record<string, string>, namespace: string, variables: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, resolveVariables(v, namespace, variables)]));
 }
+
+/** Builds a collection `test_ns.demo` with a `shout` filter into `outputDir`. */
+function buildCollection(outputDir: string): void {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'collection-'));
+  fs.writeFileSync(path.join(dir, 'galaxy.yml'), 'namespace: test_ns\nname: demo\nversion: 1.0.0\nreadme: README.md\nauthors: [tests]\n');
+  fs.writeFileSync(path.join(dir, 'README.md'), 'A collection for the tests.\n');
+  fs.mkdirSync(path.join(dir, 'plugins', 'filter'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'plugins', 'filter', 'shout.py'),
+    'class FilterModule:\n    def filters(self):\n        return {"shout": lambda text: str(text).upper() + "!"}\n');
+  execFileSync('ansible-galaxy', ['collection', 'build', dir, '--output-path', outputDir], { stdio: 'ignore' });
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+

@@ -68,6 +68,8 @@ export function buildSpecObject(options: BuildSpecOptions): Record<string, unkno
           'if [ -f "$ANSIBLE_STAGE_PYTHON_REQUIREMENTS" ]; then python3 -m pip install --quiet --disable-pip-version-check -r "$ANSIBLE_STAGE_PYTHON_REQUIREMENTS"; fi',
           'if [ -f "$ANSIBLE_STAGE_COLLECTIONS_REQUIREMENTS" ]; then ansible-galaxy collection install -r "$ANSIBLE_STAGE_COLLECTIONS_REQUIREMENTS"; fi',
           runner('prepare'),
+          // The key is in its 0600 file now: later commands do not need it in their environment.
+          'unset ANSIBLE_SSH_PRIVATE_KEY',
         ],
       },
       build: {
