@@ -113,6 +113,8 @@ export async function runBuildSpec(emulator: Emulator, template: any, options: B
     LANG: 'C.UTF-8',
     HOME: path.join(work, 'home'),
     TMPDIR: work,
+    // The test's sitecustomize (python-endpoint/) must not leave bytecode in the repository.
+    PYTHONDONTWRITEBYTECODE: '1',
     CODEBUILD_SRC_DIR: options.sourceDir,
     CODEBUILD_BUILD_ID: `project:${path.basename(work)}`,
     AWS_ENDPOINT_URL: emulator.endpoint,
