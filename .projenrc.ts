@@ -179,6 +179,11 @@ project.addTask('bench:fanout', {
   steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/bench-fanout.ts' }],
 });
 
+project.addTask('bench:ansible', {
+  description: 'Run the AnsibleDeployStage\'s real-SSH scenarios and print their run times',
+  steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/bench-ansible.ts' }],
+});
+
 project.addTask('bench:weight', {
   description: 'Print the resources the stages add to a stack, against the weight budget',
   steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/bench-weight.ts' }],

@@ -17,8 +17,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { printSynthSummary } from './summary';
 import {
-  AmiRefreshStage, BranchBuildFanout, FanoutTarget, FileParameterType, ImageCapture, ImagePruning, PipelineEvent, SlackNotifyStage,
-  SlackOutcome, SlackWebhook, VmCommand, VmCommandStage, VmTargets,
+  AmiRefreshStage, AnsibleDeployStage, AnsibleInventory, AnsibleTransport, BranchBuildFanout, FanoutTarget, FileParameterType, ImageCapture,
+  ImagePruning, KnownHosts, PipelineEvent, SlackNotifyStage, SlackOutcome, SlackWebhook, SshPrivateKey, VmCommand, VmCommandStage, VmTargets,
 } from 'cdk-pipeline-stages';
 
 const app = new App({ outdir: path.join(__dirname, 'cdk.out') });
@@ -66,6 +66,26 @@ new VmCommandStage(stack, 'WindowsSmokeTest', {
   command: VmCommand.powerShell(['Set-Location C:\\suite', '.\\smoke.ps1 -Commit $env:COMMIT_ID']),
   variableParameters: { COMMIT_ID: '#{Source.CommitId}' },
 }).addToStage(pipeline.stages[1], { input: source, runOrder: 2 });
+
+// Configure the web hosts (EC2, tagged Role=web) with the repository's Ansible playbook over SSH: a
+// check, an approval that shows the hosts and how many tasks would change, then the run on those
+// hosts. After deploying, put the private key in the secret's `privateKey` field and the hosts' keys
+// in the known_hosts parameter.
+const ansibleKey = new secretsmanager.Secret(stack, 'AnsibleDeployKey', { description: 'SSH private key of the example pipeline\'s ansible user' });
+Validations.of(ansibleKey).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'An SSH deploy key is rotated together with the hosts\' authorized_keys, by their owners.' });
+new AnsibleDeployStage(stack, 'ConfigureWeb', {
+  playbook: 'ansible/site.yml',
+  inventory: AnsibleInventory.ec2Tags({ tagFilters: { Role: ['web'] }, groupsByTag: ['Role'] }),
+  transport: AnsibleTransport.ssh({
+    privateKey: SshPrivateKey.fromSecret(ansibleKey, 'privateKey'),
+    knownHosts: KnownHosts.fromSsmParameter('/example/ansible/known_hosts'),
+    user: 'ec2-user',
+  }),
+  variableExtraVars: { commit_id: '#{Source.CommitId}' },
+  parametersFile: 'ansible/run.json',
+  fileParameters: { release: FileParameterType.STRING },
+  preview: true,
+}).addToPipeline(pipeline, { input: source, variablesNamespace: 'ConfigureWeb' });
 
 pipeline.addStage({ stageName: 'Release', actions: [new actions.ManualApprovalAction({ actionName: 'Approve' })] });
 

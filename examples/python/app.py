@@ -24,6 +24,9 @@ from constructs import Construct
 
 from cdk_pipeline_stages import (
     AmiRefreshStage,
+    AnsibleDeployStage,
+    AnsibleInventory,
+    AnsibleTransport,
     BranchBuildFanout,
     FanoutTarget,
     FileParameterType,
@@ -31,6 +34,7 @@ from cdk_pipeline_stages import (
     ImagePruning,
     InstanceRefreshOptions,
     IPipelineStageFactory,
+    KnownHosts,
     PipelineEvent,
     PipelineStage,
     PipelineStageStep,
@@ -38,6 +42,7 @@ from cdk_pipeline_stages import (
     SlackNotifyStage,
     SlackOutcome,
     SlackWebhook,
+    SshPrivateKey,
     VmCommand,
     VmCommandStage,
     VmTargets,
@@ -45,7 +50,7 @@ from cdk_pipeline_stages import (
 
 
 class ExamplePipelineStack(Stack):
-    """A codepipeline.Pipeline: source, regression tests on VMs, approval, Slack (as in app.ts)."""
+    """A codepipeline.Pipeline: source, regression tests on VMs, Ansible, approval, Slack (as in app.ts)."""
 
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
@@ -82,6 +87,24 @@ class ExamplePipelineStack(Stack):
             parameters_file="ci/simulation.json",
             file_parameters={"SUITE": FileParameterType.STRING},
         ).add_to_pipeline(pipeline, input=source, variables_namespace="SimulationTests")
+
+        # Configure the web hosts (EC2, tagged Role=web) with the repository's Ansible playbook over SSH:
+        # a check, an approval that shows what would change, then the run on the hosts the check saw.
+        ansible_key = secretsmanager.Secret(self, "AnsibleDeployKey",
+                                            description="SSH private key of the example pipeline's ansible user")
+        AnsibleDeployStage(self, "ConfigureWeb",
+            playbook="ansible/site.yml",
+            inventory=AnsibleInventory.ec2_tags(tag_filters={"Role": ["web"]}, groups_by_tag=["Role"]),
+            transport=AnsibleTransport.ssh(
+                private_key=SshPrivateKey.from_secret(ansible_key, "privateKey"),
+                known_hosts=KnownHosts.from_ssm_parameter("/example/ansible/known_hosts"),
+                user="ec2-user",
+            ),
+            variable_extra_vars={"commit_id": "#{Source.CommitId}"},
+            parameters_file="ansible/run.json",
+            file_parameters={"release": FileParameterType.STRING},
+            preview=True,
+        ).add_to_pipeline(pipeline, input=source, variables_namespace="ConfigureWeb")
 
         pipeline.add_stage(stage_name="Release", actions=[actions.ManualApprovalAction(action_name="Approve")])
 

@@ -5,9 +5,10 @@ import { z } from 'zod/v3';
 import { Targets, TargetsSchema } from './targets';
 import { REQUEST_LIMITS } from '../core/aws-clients';
 import { InputError } from '../core/errors';
-import { parseInput, parseJson } from '../core/input';
+import { parseInput } from '../core/input';
 import { handleJobStart, JobParametersSchema } from '../core/job-start';
 import { logger } from '../core/logger';
+import { FileParametersSchema, MAX_PARAMETERS_FILE_BYTES, parseParametersFile } from '../core/parameters-file';
 import { CodePipelineJob } from '../core/pipeline-job';
 
 /*
@@ -15,18 +16,11 @@ import { CodePipelineJob } from '../core/pipeline-job';
  * merges the per-run parameters. The core starts the state machine and handles renewed jobs.
  */
 
-const FILE_PARAMETER_SCHEMAS = {
-  string: z.string(),
-  stringList: z.array(z.string()),
-  integer: z.number().int(),
-  boolean: z.boolean(),
-} as const;
-
 /** The action's user parameters, written by the construct; CodePipeline resolves the variables. */
 const UserParametersSchema = JobParametersSchema.extend({
   variables: z.record(z.string(), z.string()).default({}),
   parametersFile: z.string().min(1).optional(),
-  fileParameters: z.record(z.string(), z.enum(['string', 'stringList', 'integer', 'boolean'])).default({}),
+  fileParameters: FileParametersSchema,
   allowTargetsFromFile: z.boolean().default(false),
 }).strict();
 type Config = z.infer<typeof UserParametersSchema>;
@@ -55,26 +49,17 @@ export const start = (event: CodePipelineEvent): Promise<void> => handleJobStart
 
 /** Validates the parameters file against the allowlist and converts values to SSM parameter lists. */
 function readParametersFile(config: Config, text: string): { parameters: Record<string, string[]>; targets?: Targets } {
-  const what = `parameters file \`${config.parametersFile}\``;
-  const shape = Object.fromEntries(Object.entries(config.fileParameters)
-    .map(([name, type]) => [name, FILE_PARAMETER_SCHEMAS[type].optional()]));
-  const schema = z.object({
-    parameters: z.object(shape).strict().optional(),
+  const file = parseParametersFile(text, config.parametersFile!, config.fileParameters, {
     targets: config.allowTargetsFromFile
       ? TargetsSchema.optional()
       : z.never({ invalid_type_error: 'targets may not come from the parameters file (the stage does not allow it)' }).optional(),
-  }).strict();
-  const file = parseInput(schema, parseJson(text, what), what);
+  });
   const parameters: Record<string, string[]> = {};
-  for (const [name, value] of Object.entries(file.parameters ?? {})) {
-    if (value === undefined) continue;
+  for (const [name, value] of Object.entries(file.parameters)) {
     parameters[name] = Array.isArray(value) ? value : [String(value)];
   }
   return { parameters, targets: file.targets };
 }
-
-/** The parameters file is small JSON: a larger one (or a zip entry that inflates beyond this) is refused. */
-const MAX_PARAMETERS_FILE_BYTES = 256 * 1024;
 
 /**
  * Reads one file from the job's input artifact (a zip in S3, read with the job's credentials). The

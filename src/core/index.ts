@@ -1,2 +1,3 @@
 export * from './pipeline-stage';
 export * from './pipeline-stage-step';
+export * from './file-parameter-type';

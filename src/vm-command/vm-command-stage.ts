@@ -12,25 +12,15 @@ import { VmCommand, VmCommandConfig } from './command';
 import { grantSendCommand } from './send-command-grant';
 import { COMMAND_MARKER, runDefinition } from './state-machine';
 import { VmTargets } from './targets';
+import { FileParameterType } from '../core/file-parameter-type';
 import { PipelineStage, RenderActionsOptions } from '../core/pipeline-stage';
 import { lambdaTargetWithDeadLetterQueue } from '../core/private/event-delivery';
 import { LongRunningJob, LongRunningJobFunctions } from '../core/private/long-running-job';
 import { acknowledgeInvokeOfVersions, acknowledgeWildcard, nagArn } from '../core/private/nag';
+import { requireParametersFileInput, validateParametersFileProps } from '../core/private/parameters-file';
 import {
   invalid, requireDurationInRange, requireMatch, requireNonEmptyString, validateProps,
 } from '../core/private/validation';
-
-/** The type of a value the parameters file may set. */
-export enum FileParameterType {
-  /** A JSON string, passed as a single value. */
-  STRING = 'string',
-  /** A JSON array of strings, passed as a list (e.g. `commands`). */
-  STRING_LIST = 'stringList',
-  /** A JSON integer, passed as its decimal text. */
-  INTEGER = 'integer',
-  /** A JSON boolean, passed as `true` or `false`. */
-  BOOLEAN = 'boolean',
-}
 
 /** Properties of a `VmCommandStage`: the targets, the command, and how a run is bounded and parameterized. */
 export interface VmCommandStageProps {
@@ -278,11 +268,7 @@ export class VmCommandStage extends PipelineStage {
   }
 
   protected renderActions(options: RenderActionsOptions): codepipeline.IAction[] {
-    if (this.parametersFile && !options.input) {
-      validateProps(this, 'VmCommandStage', () => {
-        throw new Error(`\`input\` must be set: the stage reads its parameters file '${this.parametersFile}' from it`);
-      });
-    }
+    requireParametersFileInput(this, 'VmCommandStage', this.parametersFile, options.input);
     return [this.job.action({ ...options, userParameters: this.userParameters })];
   }
 
@@ -402,12 +388,8 @@ function validate(props: VmCommandStageProps, workingDirectoryParameter?: string
   for (const name of names) {
     requireMatch('parameter name', name, PARAMETER_NAME, 'be 1 to 128 characters of A-Z, a-z, 0-9, _, . and -');
   }
-  if (props.parametersFile === undefined) {
-    if (props.fileParameters) invalid('fileParameters', 'be used with `parametersFile`', Object.keys(props.fileParameters));
-    if (props.allowTargetsFromFile) invalid('allowTargetsFromFile', 'be used with `parametersFile`', true);
-  } else {
-    requireNonEmptyString('parametersFile', props.parametersFile);
-  }
+  validateParametersFileProps(props.parametersFile, props.fileParameters);
+  if (props.parametersFile === undefined && props.allowTargetsFromFile) invalid('allowTargetsFromFile', 'be used with `parametersFile`', true);
   if (props.outputKeyPrefix !== undefined && !props.outputBucket) invalid('outputKeyPrefix', 'be used with `outputBucket`', props.outputKeyPrefix);
   if (props.deadLetterQueue?.fifo) invalid('deadLetterQueue', 'be a standard queue (EventBridge cannot send to a FIFO queue)', props.deadLetterQueue.node.path);
 }

@@ -3,7 +3,10 @@ import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
-import { AmiRefreshStage, BranchBuildFanoutProps, ImagePruning, SlackNotifyStage, SlackWebhook, VmCommand, VmCommandStage, VmTargets } from '../../src';
+import {
+  AmiRefreshStage, AnsibleDeployStage, AnsibleInventory, AnsibleTransport, BranchBuildFanoutProps, ImagePruning, KnownHosts, SlackNotifyStage,
+  SlackWebhook, SshPrivateKey, VmCommand, VmCommandStage, VmTargets,
+} from '../../src';
 import { fanoutWith } from '../branch-build-fanout/fixtures';
 import { pipelineStack } from '../vm-command/fixtures';
 
@@ -91,4 +94,33 @@ export function fanoutFigures() {
     return resourcesUnder(stack, [fanout]);
   };
   return { fanout: count({}), fanoutWithSweep: count({ sweepInterval: Duration.hours(1) }) };
+}
+
+/** A pipeline stack with `count` AnsibleDeployStages (SSH, tag inventory, preview), or SSM ones with their transfer bucket. */
+export function ansibleWeightStack(count: number, transport: 'ssh' | 'ssm' = 'ssh') {
+  const { stack, pipeline, source } = pipelineStack(new App());
+  const stages = Array.from({ length: count }, (_, i) => {
+    const stage = new AnsibleDeployStage(stack, `Ansible${i + 1}`, {
+      playbook: 'site.yml',
+      inventory: AnsibleInventory.ec2Tags({ tagFilters: { Role: ['web'] } }),
+      transport: transport === 'ssh'
+        ? AnsibleTransport.ssh({ privateKey: SshPrivateKey.fromSsmSecureString('/ansible/key'), knownHosts: KnownHosts.fromSsmParameter('/ansible/known-hosts'), user: 'ec2-user' })
+        : AnsibleTransport.ssm(),
+      preview: true,
+    });
+    stage.addToPipeline(pipeline, { input: source });
+    return stage;
+  });
+  const shared = stack.node.tryFindChild('AnsibleDeployStageLocks');
+  return { stack, stages, shared };
+}
+
+/** The Ansible stage's weight: the first (with the stack's lock table) and each further one, per transport. */
+export function ansibleWeightFigures() {
+  const figures = (transport: 'ssh' | 'ssm') => {
+    const one = ansibleWeightStack(1, transport);
+    const two = ansibleWeightStack(2, transport);
+    return { firstStage: resourcesUnder(one.stack, [one.stages[0], one.shared!]), furtherStage: resourcesUnder(two.stack, [two.stages[1]]) };
+  };
+  return { ssh: figures('ssh'), ssm: figures('ssm') };
 }

@@ -13,7 +13,7 @@ export interface StageActionHooks {
   /** Called when the action is placed in a pipeline, before it binds: the stage scopes resources to that pipeline. */
   readonly onBound?: (pipeline: codepipeline.IPipeline, actionName: string) => void;
   /** Acknowledges the cdk-nag findings that the action's own grants leave on its role. */
-  readonly acknowledge?: (role: iam.IRole) => void;
+  readonly acknowledge?: (role: iam.IRole, options: codepipeline.ActionBindOptions) => void;
 }
 
 /**
@@ -30,7 +30,7 @@ export class StageAction implements codepipeline.IAction {
   public bind(scope: Construct, stage: codepipeline.IStage, options: codepipeline.ActionBindOptions): codepipeline.ActionConfig {
     this.hooks.onBound?.(stage.pipeline, this.actionProperties.actionName);
     const config = this.action.bind(scope, stage, options);
-    this.hooks.acknowledge?.(options.role);
+    this.hooks.acknowledge?.(options.role, options);
     if (this.actionProperties.inputs?.length) acknowledgeArtifactRead(options.role, options.bucket);
     return config;
   }
@@ -41,7 +41,7 @@ export class StageAction implements codepipeline.IAction {
 }
 
 /** Acknowledges the findings of aws-cdk-lib's read grant on the pipeline's artifact bucket, which an action with inputs gets. */
-function acknowledgeArtifactRead(role: iam.IRole, bucket: s3.IBucket): void {
+export function acknowledgeArtifactRead(role: iam.IRole, bucket: s3.IBucket): void {
   const reason = 'aws-cdk-lib lets an action with input artifacts read the pipeline\'s artifact bucket (its objects are named per execution).';
   for (const action of ['s3:GetBucket*', 's3:GetObject*', 's3:List*']) {
     Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Action::${action}]`, reason });

@@ -1,0 +1,136 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { ansibleEnv, playbookArgs, runProcess } from './ansible';
+import { RunContext, workPaths } from './config';
+import { parseListHosts } from './recap';
+import { InputError } from '../core/errors';
+import { MAX_PARAMETERS_FILE_BYTES, parseParametersFile } from '../core/parameters-file';
+
+/*
+ * `prepare` (the buildspec's pre_build): everything that can be checked before ansible-playbook
+ * runs. It validates the run's input (parameters file included), writes the files the run reads,
+ * and resolves the hosts; an empty host list is an error.
+ */
+
+const TAG_KEY = /^[A-Za-z0-9_.:/+=@-]{1,128}$/;
+
+export async function prepare(ctx: RunContext, log: (line: string) => void): Promise<string[]> {
+  const paths = workPaths(ctx.cwd);
+  fs.mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(paths.dir, 0o700);
+  fs.mkdirSync(paths.junit, { recursive: true });
+
+  fs.writeFileSync(paths.extraVars, JSON.stringify(extraVars(ctx)));
+  writeInventory(ctx);
+  writeConnection(ctx);
+  if (ctx.previewHosts) fs.writeFileSync(paths.previewHosts, `${ctx.previewHosts.join('\n')}\n`);
+  requireFile(ctx, ctx.config.playbook, 'playbook');
+
+  const listing = await runProcess('ansible-playbook', ['--list-hosts', ...playbookArgs(ctx), '--', ctx.config.playbook],
+    { env: ansibleEnv(ctx), cwd: ctx.cwd, echo: false });
+  // With a --limit that matches nothing, ansible-playbook refuses to list (exit 1) rather than list none.
+  const limitMatchesNothing = /leaves us with no hosts to (match|target)/.test(listing.output);
+  if (listing.exitCode !== 0 && !limitMatchesNothing) {
+    process.stdout.write(listing.output);
+    throw new InputError(`the inventory or the playbook could not be read (ansible-playbook --list-hosts exited ${listing.exitCode}; its output is above)`);
+  }
+  // ansible lists the hosts in no stable order: sorted, the variables and the approval read the same every run.
+  const hosts = limitMatchesNothing ? [] : parseListHosts(listing.output).sort();
+  if (!hosts.length) {
+    throw new InputError(`no host matches: the inventory${ctx.config.limit || ctx.previewHosts ? ' and the limit' : ''} give the playbook's plays no host to run on`);
+  }
+  fs.writeFileSync(paths.hosts, JSON.stringify(hosts));
+  log(`${hosts.length} host${hosts.length === 1 ? '' : 's'}: ${hosts.join(', ')}`);
+  return hosts;
+}
+
+/** The stage's extra vars, then the CodePipeline variables, then the parameters file: later ones win. */
+function extraVars(ctx: RunContext): Record<string, unknown> {
+  const vars: Record<string, unknown> = { ...ctx.config.extraVars };
+  for (const [name, envName] of Object.entries(ctx.config.variableExtraVars)) {
+    const value = ctx.env[envName];
+    if (value === undefined) throw new InputError(`extra var \`${name}\`: the action did not set ${envName}`);
+    vars[name] = value;
+  }
+  const file = ctx.config.parametersFile;
+  if (file) {
+    const full = requireFile(ctx, file, 'parameters file');
+    const size = fs.statSync(full).size;
+    if (size > MAX_PARAMETERS_FILE_BYTES) throw new InputError(`parameters file \`${file}\` is larger than ${MAX_PARAMETERS_FILE_BYTES / 1024} KiB`);
+    Object.assign(vars, parseParametersFile(fs.readFileSync(full, 'utf8'), file, ctx.config.fileParameters).parameters);
+  }
+  return vars;
+}
+
+function writeInventory(ctx: RunContext): void {
+  const inventory = ctx.config.inventory;
+  if ('file' in inventory) {
+    requireFile(ctx, inventory.file, 'inventory', true);
+    return;
+  }
+  const { regions, tagFilters, groupsByTag, hostname } = inventory.ec2;
+  for (const key of [...Object.keys(tagFilters), ...groupsByTag]) {
+    if (!TAG_KEY.test(key)) throw new InputError(`tag key ${JSON.stringify(key)} is not allowed in the inventory`);
+  }
+  const filters: Record<string, string[] | string> = { 'instance-state-name': 'running' };
+  for (const [key, values] of Object.entries(tagFilters)) filters[`tag:${key}`] = values;
+  // JSON is YAML: the plugin reads this file as its configuration.
+  const pluginConfig = {
+    plugin: 'amazon.aws.aws_ec2',
+    regions,
+    filters,
+    hostnames: [hostname],
+    strict: true,
+    // The key is a Jinja expression: the tag key is a JSON string literal in it, and TAG_KEY allows no quotes.
+    keyed_groups: groupsByTag.map(key => ({ key: `tags[${JSON.stringify(key)}]`, prefix: key, separator: '_' })),
+  };
+  fs.writeFileSync(workPaths(ctx.cwd).inventory, JSON.stringify(pluginConfig, null, 2));
+}
+
+function writeConnection(ctx: RunContext): void {
+  const paths = workPaths(ctx.cwd);
+  const transport = ctx.config.transport;
+  if ('ssm' in transport) {
+    fs.writeFileSync(paths.connectionVars, JSON.stringify({
+      ansible_connection: 'community.aws.aws_ssm',
+      ansible_aws_ssm_bucket_name: transport.ssm.bucket,
+      ansible_aws_ssm_region: ctx.env.AWS_REGION ?? ctx.env.AWS_DEFAULT_REGION,
+      // The bucket is SSE-S3 encrypted: the plugin is told so rather than left to guess.
+      ansible_aws_ssm_bucket_sse_mode: 'AES256',
+    }));
+    return;
+  }
+  const key = ctx.env.ANSIBLE_SSH_PRIVATE_KEY;
+  if (!key || !key.trim()) throw new InputError('the SSH private key is empty (ANSIBLE_SSH_PRIVATE_KEY from the buildspec env)');
+  writePrivate(paths.privateKey, key.endsWith('\n') ? key : `${key}\n`);
+  const knownHosts = transport.ssh.knownHosts;
+  if ('env' in knownHosts) {
+    const lines = ctx.env.ANSIBLE_KNOWN_HOSTS;
+    if (!lines || !lines.trim()) throw new InputError('the known_hosts parameter is empty');
+    fs.writeFileSync(paths.knownHosts, lines.endsWith('\n') ? lines : `${lines}\n`);
+  } else if ('file' in knownHosts) {
+    requireFile(ctx, knownHosts.file, 'known_hosts file');
+  }
+}
+
+/** Creates the file readable by its owner only, before anything is written to it. */
+function writePrivate(file: string, content: string): void {
+  fs.rmSync(file, { force: true });
+  const fd = fs.openSync(file, 'wx', 0o600);
+  try {
+    fs.writeSync(fd, content);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.chmodSync(file, 0o600);
+}
+
+/** A file of the input artifact that must exist. */
+function requireFile(ctx: RunContext, file: string, what: string, directoryAllowed = false): string {
+  const full = path.resolve(ctx.cwd, file);
+  const stat = fs.statSync(full, { throwIfNoEntry: false });
+  if (!stat || (!stat.isFile() && !(directoryAllowed && stat.isDirectory()))) {
+    throw new InputError(`${what} \`${file}\` was not found in the input artifact`);
+  }
+  return full;
+}

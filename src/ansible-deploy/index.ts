@@ -1,0 +1,3 @@
+export * from './ansible-deploy-stage';
+export * from './inventory';
+export * from './transport';
