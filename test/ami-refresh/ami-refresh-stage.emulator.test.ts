@@ -7,11 +7,12 @@ import { Duration } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import {
-  amiRunHelpers, groupInstances, refreshAnswer, lifecycleStates, makeUnhealthy, PIPELINE_EXECUTION_ID, putInStandby, STAGE_TAG_KEY, statesEntered,
+  amiRunHelpers, groupInstances, refreshAnswer, lifecycleStates, makeUnhealthy, putInStandby, STAGE_TAG_KEY, statesEntered,
   stepsInvoked, USER_DATA,
 } from './emulator-run';
 import { ImagePruning } from '../../src';
 import { describeWithEmulator } from '../emulator/harness';
+import { PIPELINE_EXECUTION_ID } from '../vm-command/emulator-run';
 
 /* The stage's runs on the emulator (see emulator-run.ts for what moto fakes and the tests script). */
 

@@ -8,7 +8,7 @@ import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { AmiRefreshStage, AmiRefreshStageProps } from '../../src';
 import { Emulator, ExecutionResult, handlerAsset, RecordedCall } from '../emulator/harness';
-import { createRunTable } from '../vm-command/emulator-run';
+import { createRunTable, pipelineJobEvent } from '../vm-command/emulator-run';
 import { pipelineStack } from '../vm-command/fixtures';
 
 /*
@@ -26,7 +26,6 @@ import { pipelineStack } from '../vm-command/fixtures';
  */
 
 export const GROUP = 'web';
-export const PIPELINE_EXECUTION_ID = '3f1c2b9e-7d4a-4e8b-9c1d-2a3b4c5d6e7f';
 export const RUN = handlerAsset('ami-refresh', 'run');
 export const EVENT = handlerAsset('ami-refresh', 'event');
 export const STAGE_TAG_KEY = 'cdk-pipeline-stages:ami-refresh-stage';
@@ -149,22 +148,7 @@ export function amiRunHelpers(emulator: () => Emulator) {
   }
 
   function pipelineJob(s: Synthesized, jobId: string, continuationToken?: string) {
-    const userParameters = s.userParameters['Fn::Join'][1]
-      .map((p: unknown) => (typeof p === 'string' ? p : s.stateMachineArn)).join('')
-      .replace('#{codepipeline.PipelineExecutionId}', PIPELINE_EXECUTION_ID)
-      .replace('#{Source.CommitId}', 'abc123');
-    return {
-      'CodePipeline.job': {
-        id: jobId,
-        accountId: '123456789012',
-        data: {
-          actionConfiguration: { configuration: { FunctionName: 'run', UserParameters: userParameters } },
-          inputArtifacts: [],
-          artifactCredentials: { accessKeyId: 'testing', secretAccessKey: 'testing', sessionToken: 'testing' },
-          continuationToken,
-        },
-      },
-    };
+    return pipelineJobEvent(s, jobId, { continuationToken });
   }
 
   /** The pipeline invokes the stage's action: the run handler records the run and starts the execution named after the job. */

@@ -1,9 +1,10 @@
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { Duration } from 'aws-cdk-lib';
 import { appliedThenDrop, drop, fakeCodePipeline, hang, serverError, throttled } from './fault-replies';
-import { amiRunHelpers, lifecycleStates, PIPELINE_EXECUTION_ID } from '../ami-refresh/emulator-run';
+import { amiRunHelpers, lifecycleStates } from '../ami-refresh/emulator-run';
 import { ScriptedReply } from '../emulator/aws-protocol';
 import { describeWithEmulator } from '../emulator/harness';
+import { PIPELINE_EXECUTION_ID } from '../vm-command/emulator-run';
 
 /*
  * Fault injection on the AmiRefreshStage asset and state machine as they ship, on moto: the image,

@@ -56,6 +56,33 @@ export function synth(props: Partial<VmCommandStageProps> = {}, runLimitSeconds?
 
 export type Synthesized = ReturnType<typeof synth> & { stateMachineArn: string };
 
+/**
+ * The CodePipeline job for a long-running stage's action, with its user parameters as CodePipeline
+ * resolves them (the state machine ARN, the execution id and the source commit).
+ */
+export function pipelineJobEvent(
+  s: { userParameters: any; stateMachineArn: string },
+  jobId: string,
+  options: { artifacts?: object[]; continuationToken?: string } = {},
+) {
+  const userParameters = s.userParameters['Fn::Join'][1]
+    .map((p: unknown) => (typeof p === 'string' ? p : s.stateMachineArn)).join('')
+    .replace('#{codepipeline.PipelineExecutionId}', PIPELINE_EXECUTION_ID)
+    .replace('#{Source.CommitId}', 'abc123');
+  return {
+    'CodePipeline.job': {
+      id: jobId,
+      accountId: '123456789012',
+      data: {
+        actionConfiguration: { configuration: { FunctionName: 'run', UserParameters: userParameters } },
+        inputArtifacts: options.artifacts ?? [],
+        artifactCredentials: { accessKeyId: 'testing', secretAccessKey: 'testing', sessionToken: 'testing' },
+        continuationToken: options.continuationToken,
+      },
+    },
+  };
+}
+
 export function statesEntered(result: ExecutionResult): string[] {
   return result.history.flatMap(e => (e.stateEnteredEventDetails ? [e.stateEnteredEventDetails.name!] : []));
 }
@@ -101,23 +128,8 @@ export function vmRunHelpers(emulator: () => Emulator) {
     return { ...synthesized, stateMachineArn };
   }
 
-  /** The CodePipeline job for the stage's action, with its user parameters as CodePipeline resolves them. */
   function pipelineJob(s: Synthesized, jobId: string, artifacts: object[] = []) {
-    const userParameters = s.userParameters['Fn::Join'][1]
-      .map((p: unknown) => (typeof p === 'string' ? p : s.stateMachineArn)).join('')
-      .replace('#{codepipeline.PipelineExecutionId}', PIPELINE_EXECUTION_ID)
-      .replace('#{Source.CommitId}', 'abc123');
-    return {
-      'CodePipeline.job': {
-        id: jobId,
-        accountId: '123456789012',
-        data: {
-          actionConfiguration: { configuration: { FunctionName: 'run', UserParameters: userParameters } },
-          inputArtifacts: artifacts,
-          artifactCredentials: { accessKeyId: 'testing', secretAccessKey: 'testing', sessionToken: 'testing' },
-        },
-      },
-    };
+    return pipelineJobEvent(s, jobId, { artifacts });
   }
 
   /** The pipeline invokes the stage's action: the real run handler records the run and starts the execution named after the job. */
