@@ -4,8 +4,12 @@ import { InputError } from '../core/errors';
 import { parseInput } from '../core/input';
 import { RENEW_AFTER_MS } from '../core/job-report';
 import { handleJobStart, JobParametersSchema } from '../core/job-start';
+import { RETENTION_SECONDS } from '../core/job-table';
 
-/* The AMI stage's part of starting a run: the pipeline execution (which names the image) and the commit. */
+/*
+ * The AMI stage's part of starting a run: the pipeline execution (which names the image), the commit,
+ * and when the run's parked task tokens expire from the run table (the state machine writes them).
+ */
 
 const UserParametersSchema = JobParametersSchema.extend({
   commitId: z.string().max(200).default(''),
@@ -14,5 +18,10 @@ const UserParametersSchema = JobParametersSchema.extend({
 export const start = (event: CodePipelineEvent): Promise<void> => handleJobStart(event, async (_job, userParameters) => {
   const { pipelineExecutionId, commitId } = parseInput(UserParametersSchema, userParameters, 'action user parameters');
   if (!pipelineExecutionId) throw new InputError('the action user parameters carry no pipeline execution id');
-  return { pipelineExecutionId, commitId, renewAt: new Date(Date.now() + RENEW_AFTER_MS).toISOString() };
+  return {
+    pipelineExecutionId,
+    commitId,
+    renewAt: new Date(Date.now() + RENEW_AFTER_MS).toISOString(),
+    expiresAt: String(Math.floor(Date.now() / 1000) + RETENTION_SECONDS),
+  };
 });

@@ -14,7 +14,7 @@ import { Outcome } from './outcome';
  * The outcome is stored because a renewed job may arrive after the run ended: it reports it then.
  */
 
-const RETENTION_SECONDS = 3 * 24 * 3600;
+export const RETENTION_SECONDS = 3 * 24 * 3600;
 export const dynamodb = () => awsClient(DynamoDBClient);
 
 export function tableName(): string {

@@ -158,6 +158,7 @@ function parkUntilEvent(
         pk: { S: key },
         runId: { S: sfn.JsonPath.stringAt('$.runId') },
         taskToken: { S: sfn.JsonPath.taskToken },
+        expiresAt: { N: sfn.JsonPath.stringAt('$.expiresAt') },
       },
     },
     iamResources: [settings.table.tableArn],

@@ -155,7 +155,11 @@ describeWithEmulator('AmiRefreshStage on the emulator', emulator => {
     });
     scriptRefresh('r-1', [{ status: 'InProgress' }]);
     const { executionArn } = await startRun(s);
-    await parkedOn('refresh#r-1');
+    const park = await parkedOn('refresh#r-1');
+    // The parked token expires from the run table with the run, even if no event ever takes it.
+    const expiresIn = Number(park.input.Item.expiresAt.N) - Date.now() / 1000;
+    expect(expiresIn).toBeGreaterThan(2.9 * 24 * 3600);
+    expect(expiresIn).toBeLessThanOrEqual(3 * 24 * 3600);
     scriptRefresh('r-1', [{ status: 'Successful' }]);
     const started = Date.now();
     await deliverToEventFunction(s, {
