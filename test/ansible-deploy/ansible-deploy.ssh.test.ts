@@ -2,7 +2,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { PutItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateTagsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { Template } from 'aws-cdk-lib/assertions';
 import { resolvedProject } from './buildspec-runner';
@@ -240,23 +240,34 @@ describeSsh('AnsibleDeployStage with real ansible-playbook over SSH', emulator =
     await prepareAws(emulator(), template.toJSON(), sshd);
     const { env } = resolvedProject(template.toJSON(), emulator().region);
     const config = JSON.parse(env.ANSIBLE_STAGE_CONFIG);
-    const expiresAt = Math.floor(Date.now() / 1000) + 3;
+    // The other build's lease outlasts the test: only its release lets the run go on.
+    const lockItem = { lockName: { S: config.lock.name } };
     await emulator().client(DynamoDBClient).send(new PutItemCommand({
       TableName: config.lock.table,
-      Item: { lockName: { S: config.lock.name }, owner: { S: 'project:other-build' }, expiresAt: { N: String(expiresAt) } },
+      Item: { ...lockItem, owner: { S: 'project:other-build' }, expiresAt: { N: String(Math.floor(Date.now() / 1000) + 3600) } },
     }));
 
-    const run = await build(emulator(), template, sourceDir(files()), {
+    const running = build(emulator(), template, sourceDir(files()), {
       envOverrides: { ANSIBLE_STAGE_CONFIG: JSON.stringify({ ...config, lock: { ...config.lock, pollSeconds: 1 } }) },
     });
+    const isRunsClaim = (c: { input: any }) => c.input.Item?.lockName?.S === config.lock.name && c.input.Item?.owner?.S !== 'project:other-build';
+    // Its second claim comes after it has read and logged the holder: now the other build releases.
+    await emulator().waitForCall('dynamodb', 'GetItem', c => c.input.Key?.lockName?.S === config.lock.name, 60_000);
+    while (emulator().calls('dynamodb', 'PutItem').filter(isRunsClaim).length < 2) await new Promise(resolve => setTimeout(resolve, 100));
+    await emulator().client(DynamoDBClient).send(new DeleteItemCommand({ TableName: config.lock.table, Key: lockItem }));
+    const run = await running;
 
     expect(run.succeeded).toBe(true);
     expect(run.log).toMatch(/lock '\w+' is held by project:other-build \(lease until [^)]+\): waiting/);
-    expect(Date.now() / 1000).toBeGreaterThanOrEqual(expiresAt);
     expect(run.log.indexOf('is held by')).toBeLessThan(run.log.indexOf('taken'));
     expect(run.log).toContain('released');
-    const puts = emulator().calls('dynamodb', 'PutItem').length;
-    expect(puts).toBeGreaterThanOrEqual(2);
+    // The claim that took the lock came after the other build released it.
+    const calls = emulator().calls('dynamodb');
+    const released = calls.findIndex(c => c.operation === 'DeleteItem' && c.input.Key?.lockName?.S === config.lock.name);
+    const claims = calls.map((c, i) => (c.operation === 'PutItem' && isRunsClaim(c) ? i : -1)).filter(i => i >= 0);
+    expect(claims.length).toBeGreaterThanOrEqual(2);
+    expect(claims[0]).toBeLessThan(released);
+    expect(claims[claims.length - 1]).toBeGreaterThan(released);
   });
 });
 

@@ -15,10 +15,11 @@ import { A, B, createRunTable, EVENT, RUN, statesEntered, vmRunHelpers } from '.
  * throttled, answered 5xx, hung or dropped (before or after it was applied), events delivered twice,
  * hostile values. CodePipeline is a fake that takes one result per job, as CodePipeline does, and
  * answers InvalidJobStateException after that: each scenario asserts what it took. Calls time out
- * after 300 ms here (AWS_REQUEST_TIMEOUT_MS) so that hangs end quickly; the SDK makes one attempt
- * (the emulator's AWS_MAX_ATTEMPTS=1), so each retry below is the state machine's or Lambda's.
+ * after 1 s here (AWS_REQUEST_TIMEOUT_MS) so that hangs end quickly, yet a healthy call on a loaded
+ * CI machine does not; the SDK makes one attempt (the emulator's AWS_MAX_ATTEMPTS=1), so each retry
+ * below is the state machine's or Lambda's.
  */
-process.env.AWS_REQUEST_TIMEOUT_MS = '300';
+process.env.AWS_REQUEST_TIMEOUT_MS = '1000';
 
 const TABLE = 'vm-faults';
 const env = { TABLE_NAME: TABLE };
