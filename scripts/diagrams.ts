@@ -7,11 +7,14 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CfnResource, Stack } from 'aws-cdk-lib';
+import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { IConstruct } from 'constructs';
+import { PipelineEvent, SlackNotifyStage, SlackWebhook } from '../src';
 import { DiagramScope, templateToDot } from './diagrams/template-graph';
 import { fanoutWith } from '../test/branch-build-fanout/fixtures';
+import { pipelineWithSource, webhookSecret } from '../test/slack-notify/fixtures';
+import { ENV } from '../test/vm-command/fixtures';
 import { amiWeightStack, ansibleWeightStack, weightStack } from '../test/weight/stack-weight';
 
 const OUT_DIR = path.join(__dirname, '..', 'docs', 'diagrams');
@@ -23,9 +26,22 @@ interface Subject {
   readonly scopes: Array<[IConstruct, string]>;
 }
 
+/** Both of the Slack stage's modes, as in the README: event notifications for the pipeline, and the action. */
+function slackStack() {
+  const stack = new Stack(new App(), 'PipelineStack', { env: ENV });
+  const { pipeline } = pipelineWithSource(stack);
+  const stage = new SlackNotifyStage(stack, 'Notify', {
+    channels: [{ name: 'team', webhook: SlackWebhook.fromSecret(webhookSecret(stack)) }],
+    pipeline,
+    events: [PipelineEvent.EXECUTION_FAILED, PipelineEvent.APPROVAL_WAITING],
+  });
+  stage.addToPipeline(pipeline, { stageName: 'Announce' });
+  return { stack, stage };
+}
+
 function subjects(): Subject[] {
   const vm = weightStack(1);
-  const slack = weightStack(0, true);
+  const slack = slackStack();
   const ami = amiWeightStack(1);
   const fanout = fanoutWith({});
   const ansible = ansibleWeightStack(1, 'ssh');
@@ -36,7 +52,7 @@ function subjects(): Subject[] {
       stack: vm.stack,
       scopes: [[vm.stages[0], 'one per stage'], [vm.shared!, 'one per stack, shared by its VmCommandStages']],
     },
-    { file: 'slack-notify-stage', title: 'SlackNotifyStage', stack: slack.stack, scopes: [[slack.stack.node.findChild('Notify'), 'one per stage']] },
+    { file: 'slack-notify-stage', title: 'SlackNotifyStage (event notifications and the action)', stack: slack.stack, scopes: [[slack.stage, 'one per stage']] },
     {
       file: 'ami-refresh-stage',
       title: 'AmiRefreshStage',

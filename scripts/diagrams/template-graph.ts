@@ -154,9 +154,13 @@ function asArray<T>(value: T | T[] | undefined): T[] {
 /** What a rule's pattern matches, in a line or two: its detail types and the detail values it filters on. */
 function describePattern(pattern: any): string {
   const parts = [commonPrefixed(asArray<string>(pattern['detail-type']))].filter(p => p);
-  for (const [key, values] of Object.entries(pattern.detail ?? {})) {
-    if (Array.isArray(values) && values.every(v => typeof v === 'string')) parts.push(`${key}: ${values.join(', ')}`);
-  }
+  const filters = (detail: Record<string, unknown>, prefix: string): void => {
+    for (const [key, values] of Object.entries(detail)) {
+      if (Array.isArray(values) && values.every(v => typeof v === 'string')) parts.push(`${prefix}${key}: ${values.join(', ')}`);
+      else if (values && typeof values === 'object' && !Array.isArray(values)) filters(values as Record<string, unknown>, `${prefix}${key}.`);
+    }
+  };
+  filters(pattern.detail ?? {}, '');
   return parts.map(p => wrap(p, 44)).join('\n');
 }
 
