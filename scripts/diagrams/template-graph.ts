@@ -184,8 +184,6 @@ export class TemplateGraph {
   private readonly edges = new Map<string, Edge>();
   /** Pipeline -> its stages that hold the construct's actions, as `stage S: A -> B`. */
   private readonly pipelineStages = new Map<string, string[]>();
-  /** Node id -> the resource type it shows. */
-  private readonly nodeTypes = new Map<string, string>();
 
   constructor(private readonly input: DiagramInput) {
     this.resources = input.template.Resources;
@@ -206,7 +204,7 @@ export class TemplateGraph {
   public toDot(): string {
     const lines = [
       `digraph ${quote(this.input.title)} {`,
-      '  graph [rankdir=TB, compound=true, fontname="Helvetica", fontsize=12, nodesep=0.3, ranksep=0.45, newrank=true,',
+      '  graph [rankdir=TB, fontname="Helvetica", fontsize=12, nodesep=0.3, ranksep=0.45, newrank=true,',
       `         labelloc=t, label=${quote(`${this.input.title}: what it deploys and how a run flows (generated from the synthesized template)`)}];`,
       '  node [fontname="Helvetica", fontsize=10, shape=box, style="rounded,filled", fillcolor="#ffffff", color="#555555"];',
       '  edge [fontname="Helvetica", fontsize=9, arrowsize=0.7];',
@@ -336,9 +334,7 @@ export class TemplateGraph {
     if (owner) return this.node(owner);
     if (FOLDED_TYPES.has(resource.Type)) return undefined;
     if (!this.owned.has(id)) this.shown.add(id);
-    const node = this.typeOf(id) === 'AWS::StepFunctions::StateMachine' ? `${nodeId(this.pathOf(id))}__machine` : nodeId(this.pathOf(id));
-    this.nodeTypes.set(node, this.typeOf(id));
-    return node;
+    return this.typeOf(id) === 'AWS::StepFunctions::StateMachine' ? `${nodeId(this.pathOf(id))}__machine` : nodeId(this.pathOf(id));
   }
 
   private serviceNode(prefix: string): string {
