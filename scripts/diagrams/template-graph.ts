@@ -144,7 +144,7 @@ export function describeActions(actions: Iterable<string>, omitPrefix?: string):
     const [service, name] = action.split(':');
     byService.set(service, [...byService.get(service) ?? [], name]);
   }
-  return [...byService].map(([service, names]) => wrap(service === omitPrefix ? names.join(', ') : `${service}: ${names.join(', ')}`, 34)).join('\n');
+  return [...byService].map(([service, names]) => wrap(service === omitPrefix ? names.join(', ') : `${service}: ${names.join(', ')}`, 28)).join('\n');
 }
 
 function asArray<T>(value: T | T[] | undefined): T[] {
@@ -204,7 +204,7 @@ export class TemplateGraph {
   public toDot(): string {
     const lines = [
       `digraph ${quote(this.input.title)} {`,
-      '  graph [rankdir=TB, fontname="Helvetica", fontsize=12, nodesep=0.3, ranksep=0.45, newrank=true,',
+      '  graph [rankdir=TB, fontname="Helvetica", fontsize=12, nodesep=0.2, ranksep=0.45, newrank=true,',
       `         labelloc=t, label=${quote(`${this.input.title}: what it deploys and how a run flows (generated from the synthesized template)`)}];`,
       '  node [fontname="Helvetica", fontsize=10, shape=box, style="rounded,filled", fillcolor="#ffffff", color="#555555"];',
       '  edge [fontname="Helvetica", fontsize=9, arrowsize=0.7];',
@@ -505,7 +505,7 @@ export class TemplateGraph {
         lines.push(`  ${stateNode(name)} [label=${quote(label)}, fillcolor="#ffffff"${shape ? `, ${shape}` : ''}];`);
         for (const t of transitionsOf(state).filter(tr => tr.kind !== 'catch' || !collapsed.has(tr.next))) {
           const kind: EdgeKind = t.kind === 'catch' ? 'failure' : 'call';
-          this.edge(stateNode(name), stateNode(t.next), kind, t.kind === 'choice' ? describeChoice(t.rule) : t.kind === 'catch' ? t.label : t.kind === 'default' ? 'otherwise' : undefined);
+          this.edge(stateNode(name), stateNode(t.next), kind, t.kind === 'choice' ? wrap(describeChoice(t.rule), 24) : t.kind === 'catch' ? t.label : t.kind === 'default' ? 'otherwise' : undefined);
         }
         if (task) {
           const target = this.taskTarget(task);
