@@ -61,6 +61,13 @@ const SERVICE_NAMES: Record<string, string> = {
 };
 
 type EdgeKind = 'call' | 'event' | 'failure' | 'metric' | 'reference';
+const LEGEND: Record<EdgeKind, string> = {
+  call: 'black: calls (IAM statements, state machine tasks, pipeline actions)',
+  event: 'blue: events (EventBridge rules and their targets, queue polling)',
+  failure: 'dashed: failure paths (caught errors, dead-letter queues)',
+  metric: 'dotted: the metric an alarm watches',
+  reference: 'dotted, no arrow: a resource named in a task\'s input',
+};
 const EDGE_STYLES: Record<EdgeKind, string> = {
   call: 'color="#333333"',
   event: 'color="#1f6fb2", fontcolor="#1f6fb2", penwidth=1.4',
@@ -222,9 +229,12 @@ export class TemplateGraph {
     for (const prefix of [...this.services].sort()) {
       lines.push(`  ${this.serviceNode(prefix)} [label=${quote(`${serviceName(prefix)}\n(AWS service)`)}, shape=ellipse, fillcolor="#fff4e0", color="#d08a1a"];`);
     }
-    // The pipeline starts a run: it is at the top.
+    const kinds = (Object.keys(LEGEND) as EdgeKind[]).filter(kind => [...this.edges.values()].some(e => e.kind === kind));
+    const legend = ['Arrows', ...kinds.map(kind => LEGEND[kind])].map(line => `${line}\\l`).join('');
+    lines.push(`  legend [label="${legend}", shape=note, style="filled", fillcolor="#ffffff", color="#9aa5b1", fontsize=9];`);
+    // The pipeline starts a run: it is at the top, with the legend.
     const pipelines = this.pipelineNodes();
-    if (pipelines.length > 0) lines.push(`  { rank=min; ${pipelines.join('; ')}; }`);
+    lines.push(`  { rank=min; ${[...pipelines, 'legend'].join('; ')}; }`);
     const backEdges = this.backEdges();
     for (const edge of this.sortedEdges()) {
       const label = [...edge.labels].sort().join('\n');

@@ -98,7 +98,7 @@ describe('a template drawn as a diagram', () => {
 
   test('the pipeline action that runs the function is an edge from the pipeline, and the pipeline is drawn first', () => {
     expect(edge('Pipeline', 'Jobs_Worker')).toContain('action Run\\n(Lambda invoke)');
-    expect(dot).toContain('{ rank=min; Pipeline; }');
+    expect(dot).toContain('{ rank=min; Pipeline; legend; }');
   });
 
   test('the state machine\'s states and transitions are a cluster, its tasks lead to what they call', () => {
