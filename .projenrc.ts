@@ -132,6 +132,8 @@ project.addPackageIgnore('/.moto/');
 // jsii-rosetta's translation cache, left by the README examples check: not part of the package.
 project.addPackageIgnore('/.jsii.tabl.json');
 project.addPackageIgnore('/.python-typecheck-cache/');
+// The construct diagrams are the README's pictures on GitHub, not part of the package.
+project.addPackageIgnore('/docs/diagrams/');
 
 // --- The example consumer app (the README's main job)
 project.addTask('example', {
@@ -182,6 +184,11 @@ project.addTask('bench:fanout', {
 project.addTask('bench:ansible', {
   description: 'Run the AnsibleDeployStage\'s real-SSH scenarios and print their run times',
   steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/bench-ansible.ts' }],
+});
+
+project.addTask('diagrams', {
+  description: 'Draw each construct\'s diagram (docs/diagrams/*.dot and .svg) from its synthesized template with Graphviz (dot)',
+  steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/diagrams.ts' }],
 });
 
 project.addTask('bench:weight', {
