@@ -32,6 +32,9 @@ export interface RunFigures {
   readonly imagePolls: number;
   readonly refreshPolls: number;
   readonly jobRenewals: number;
+  /** DynamoDB calls of the run (handlers and the state machine's own tasks): writes and reads. */
+  readonly dynamoDbWrites: number;
+  readonly dynamoDbReads: number;
   readonly outcome: 'success' | 'failure';
 }
 
@@ -98,6 +101,8 @@ export async function measureRun(emulator: () => Emulator, options: RunFigureOpt
     const calls = emulator().calls().slice(callsBefore);
     const states = statesEntered(result);
     const steps = stepsInvoked(calls);
+    const dynamoDb = calls.filter(c => c.service === 'dynamodb');
+    const dynamoDbWrites = dynamoDb.filter(c => /^(Put|Update|Delete|BatchWrite|TransactWrite)/.test(c.operation)).length;
     return {
       stateTransitions: states.length,
       historyEvents: result.history.length,
@@ -108,6 +113,8 @@ export async function measureRun(emulator: () => Emulator, options: RunFigureOpt
       imagePolls: states.filter(n => n === 'ImagePoll').length,
       refreshPolls: states.filter(n => n === 'RefreshPoll').length,
       jobRenewals: renewals,
+      dynamoDbWrites,
+      dynamoDbReads: dynamoDb.length - dynamoDbWrites,
       outcome: onlyResult().kind,
     };
   } finally {
