@@ -50,7 +50,10 @@ async function main(): Promise<void> {
     constructWeights().map(w => [w.construct, String(w.first.resources), w.further ? String(w.further.resources) : '-',
       w.first.templateKiB.toFixed(1), w.further ? w.further.templateKiB.toFixed(1) : '-',
       String(w.first.functions + (w.further?.functions ?? 0)), String(w.first.assets + (w.further?.assets ?? 0))]),
-    ['The first instance counts what it shares with further ones in its stack (functions, run table, queue). Template KiB: its resources\' JSON.']));
+    [
+      'The first instance counts what it shares with further ones in its stack (functions, run table, queue). Template KiB: its resources\' JSON.',
+      'Functions and assets: the first and a further instance together (assets: distinct files to upload).',
+    ]));
 
   const pkg = packageFigures();
   print(table('Package', ['package', 'KiB'], [
