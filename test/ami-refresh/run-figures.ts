@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { amiRunHelpers, refreshAnswer, RUN, statesEntered, stepsInvoked } from './emulator-run';
+import { dynamoDbCounts } from '../emulator/call-counts';
 import { Emulator } from '../emulator/harness';
 
 /*
@@ -101,8 +102,6 @@ export async function measureRun(emulator: () => Emulator, options: RunFigureOpt
     const calls = emulator().calls().slice(callsBefore);
     const states = statesEntered(result);
     const steps = stepsInvoked(calls);
-    const dynamoDb = calls.filter(c => c.service === 'dynamodb');
-    const dynamoDbWrites = dynamoDb.filter(c => /^(Put|Update|Delete|BatchWrite|TransactWrite)/.test(c.operation)).length;
     return {
       stateTransitions: states.length,
       historyEvents: result.history.length,
@@ -113,8 +112,7 @@ export async function measureRun(emulator: () => Emulator, options: RunFigureOpt
       imagePolls: states.filter(n => n === 'ImagePoll').length,
       refreshPolls: states.filter(n => n === 'RefreshPoll').length,
       jobRenewals: renewals,
-      dynamoDbWrites,
-      dynamoDbReads: dynamoDb.length - dynamoDbWrites,
+      ...dynamoDbCounts(calls),
       outcome: onlyResult().kind,
     };
   } finally {

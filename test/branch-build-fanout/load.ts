@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { branchEvent, commitOf, startFanout } from './emulator-fanout';
+import { dynamoDbCounts } from '../emulator/call-counts';
 import type { Emulator } from '../emulator/harness';
 
 /** What a load run measured. */
@@ -69,8 +70,6 @@ export async function runLoad(
     await fanout.settle(Math.max(60_000, options.pushes * 300));
     const durationMs = Date.now() - started;
     const calls = emulator.calls().slice(callsBefore);
-    const dynamoDb = calls.filter(c => c.service === 'dynamodb');
-    const dynamoDbWrites = dynamoDb.filter(c => /^(Put|Update|Delete|BatchWrite|TransactWrite)/.test(c.operation)).length;
 
     const builds = fanout.codebuild.builds;
     const byCommit = new Map<string, number>();
@@ -99,8 +98,7 @@ export async function runLoad(
       lambdaInvocations: fanout.intake.stats.invocations + fanout.dispatch.stats.invocations,
       // EventBridge's delivery of each push to the intake queue is a request too (moto makes it inside).
       sqsRequests: calls.filter(c => c.service === 'sqs').length + pushes.length,
-      dynamoDbWrites,
-      dynamoDbReads: dynamoDb.length - dynamoDbWrites,
+      ...dynamoDbCounts(calls),
     };
   } finally {
     await fanout.stop();

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { A, B, RUN, statesEntered, stepsInvoked, vmRunHelpers } from './emulator-run';
 import { seedDesign } from './seed-design';
+import { dynamoDbCounts } from '../emulator/call-counts';
 import { Emulator, RecordedCall } from '../emulator/harness';
 
 /*
@@ -27,14 +28,6 @@ export interface VmRunFigures {
   readonly jobRenewals: number;
   readonly detectionMs: number;
   readonly outcome: 'success' | 'failure';
-}
-
-const DYNAMODB_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
-
-function dynamoDbCounts(calls: RecordedCall[]) {
-  const dynamo = calls.filter(c => c.service === 'dynamodb');
-  const writes = dynamo.filter(c => DYNAMODB_WRITES.has(c.operation)).length;
-  return { dynamoDbWrites: writes, dynamoDbReads: dynamo.length - writes };
 }
 
 function outcomeOf(calls: RecordedCall[]): 'success' | 'failure' {
