@@ -89,6 +89,15 @@ function resources(dir: string): number {
 
 export function synthFigures(runs: number): SynthFigures {
   if (!fs.existsSync(path.join(ROOT, 'lib', 'index.js'))) throw new Error('no lib/index.js: run `npx projen compile` first');
+  try {
+    return measureSynth(runs);
+  } finally {
+    // Leaves no link to the repository inside it behind (the `with` app's node_modules points at it).
+    fs.rmSync(WORK, { recursive: true, force: true });
+  }
+}
+
+function measureSynth(runs: number): SynthFigures {
   const withDir = prepare('with');
   const withoutDir = prepare('without');
   const withMs: number[] = [];
