@@ -88,7 +88,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     ...BUNDLED_HANDLER_DEPS,
   ],
 
-  gitignore: ['cdk.out/', 'examples/cdk.out/', 'examples/node_modules/', '/dist/', '.moto/', '.jsii.tabl.json',
+  gitignore: ['cdk.out/', 'examples/cdk.out/', 'examples/node_modules/', '/dist/', '.moto/', '.jsii.tabl.json', '/.bench/',
     // aws-cdk-lib's and constructs' Python bindings for the type check, keyed by their versions.
     '/.python-typecheck-cache/'],
 });
@@ -129,6 +129,8 @@ project.addPackageIgnore('/CONTRIBUTING.md');
 project.addPackageIgnore('/rosetta/');
 project.addPackageIgnore('/scripts/');
 project.addPackageIgnore('/.moto/');
+// The benchmark's work directory (the example app it synthesizes).
+project.addPackageIgnore('/.bench/');
 // jsii-rosetta's translation cache, left by the README examples check: not part of the package.
 project.addPackageIgnore('/.jsii.tabl.json');
 project.addPackageIgnore('/.python-typecheck-cache/');
@@ -164,6 +166,17 @@ project.addTask('check:consumer-current', {
   description: 'Synthesize the example app from the packed tarball under a pinned Node.js 22 and a pinned current aws-cdk-lib',
   exec: 'bash .ci/check-tarball-consumer',
   env: CURRENT_CONSUMER,
+});
+
+// --- Benchmarks. `bench` prints every figure the README's "Weight and cost" shows, measured in one
+// run; `bench:quick` is the same with small counts (a CI gate, so it cannot rot).
+project.addTask('bench', {
+  description: 'Print the library\'s weight, package, synth, run and cost figures (a few minutes)',
+  steps: [{ spawn: 'bundle' }, { spawn: 'compile' }, { exec: 'ts-node --transpile-only scripts/bench.ts' }],
+});
+project.addTask('bench:quick', {
+  description: 'The bench with small counts and no SSH scenarios (seconds; after `npx projen bundle` and `npx projen compile`)',
+  exec: 'ts-node --transpile-only scripts/bench.ts --quick',
 });
 
 project.addTask('bench:bundles', {

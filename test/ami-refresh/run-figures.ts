@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { amiRunHelpers, refreshAnswer, RUN, statesEntered, stepsInvoked } from './emulator-run';
+import { dynamoDbCounts } from '../emulator/call-counts';
 import { Emulator } from '../emulator/harness';
 
 /*
@@ -32,6 +33,9 @@ export interface RunFigures {
   readonly imagePolls: number;
   readonly refreshPolls: number;
   readonly jobRenewals: number;
+  /** DynamoDB calls of the run (handlers and the state machine's own tasks): writes and reads. */
+  readonly dynamoDbWrites: number;
+  readonly dynamoDbReads: number;
   readonly outcome: 'success' | 'failure';
 }
 
@@ -108,6 +112,7 @@ export async function measureRun(emulator: () => Emulator, options: RunFigureOpt
       imagePolls: states.filter(n => n === 'ImagePoll').length,
       refreshPolls: states.filter(n => n === 'RefreshPoll').length,
       jobRenewals: renewals,
+      ...dynamoDbCounts(calls),
       outcome: onlyResult().kind,
     };
   } finally {

@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { branchEvent, commitOf, startFanout } from './emulator-fanout';
+import { dynamoDbCounts } from '../emulator/call-counts';
 import type { Emulator } from '../emulator/harness';
 
 /** What a load run measured. */
@@ -18,6 +19,11 @@ export interface LoadFigures {
   /** From the PutEvents call that carried the push to the StartBuild call that started it. */
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
   readonly durationMs: number;
+  /** The handlers' invocations (intake and dispatch), and the calls recorded during the run, for its cost. */
+  readonly lambdaInvocations: number;
+  readonly sqsRequests: number;
+  readonly dynamoDbWrites: number;
+  readonly dynamoDbReads: number;
 }
 
 /** A small deterministic generator (the same throttled calls on every run). */
@@ -53,6 +59,7 @@ export async function runLoad(
         : { error: { code: 'AccountLimitExceededException', message: 'Cannot have more than 60 builds in queue for the account' } };
     };
     const pushes = Array.from({ length: options.pushes }, (_, i) => ({ branch: `feature/b${i % options.branches}`, commit: commitOf(`load-${i}`), putAt: 0 }));
+    const callsBefore = emulator.calls().length;
     const started = Date.now();
     for (let i = 0; i < pushes.length; i += 10) {
       const slice = pushes.slice(i, i + 10);
@@ -62,6 +69,7 @@ export async function runLoad(
     }
     await fanout.settle(Math.max(60_000, options.pushes * 300));
     const durationMs = Date.now() - started;
+    const calls = emulator.calls().slice(callsBefore);
 
     const builds = fanout.codebuild.builds;
     const byCommit = new Map<string, number>();
@@ -87,6 +95,10 @@ export async function runLoad(
       deadLetters: (await fanout.deadLetters()).length,
       latencyMs: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: latencies[latencies.length - 1] ?? 0 },
       durationMs,
+      lambdaInvocations: fanout.intake.stats.invocations + fanout.dispatch.stats.invocations,
+      // EventBridge's delivery of each push to the intake queue is a request too (moto makes it inside).
+      sqsRequests: calls.filter(c => c.service === 'sqs').length + pushes.length,
+      ...dynamoDbCounts(calls),
     };
   } finally {
     await fanout.stop();

@@ -1,6 +1,7 @@
 import { App, CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IConstruct } from 'constructs';
 import {
@@ -123,4 +124,59 @@ export function ansibleWeightFigures() {
     return { firstStage: resourcesUnder(one.stack, [one.stages[0], one.shared!]), furtherStage: resourcesUnder(two.stack, [two.stages[1]]) };
   };
   return { ssh: figures('ssh'), ssm: figures('ssm') };
+}
+
+/** What a construct adds to its stack: resources, template KiB (its resources' JSON), Lambda functions and assets. */
+export interface ConstructWeight {
+  readonly resources: number;
+  readonly templateKiB: number;
+  readonly functions: number;
+  readonly assets: number;
+}
+
+/** The weight of the constructs under the scopes. */
+export function weightUnder(stack: Stack, scopes: IConstruct[]): ConstructWeight {
+  const prefixes = scopes.map(s => `${s.node.path}/`);
+  const under = stack.node.findAll().filter(c => prefixes.some(p => c.node.path.startsWith(p)));
+  const resources = under.filter(CfnResource.isCfnResource);
+  const elsewhere = assetHashes(stack.node.findAll().filter(c => !under.includes(c)));
+  const template = stack.resolve(resources.map(r => (r as any)._toCloudFormation()));
+  return {
+    resources: resources.length,
+    templateKiB: JSON.stringify(template).length / 1024,
+    functions: resources.filter(r => r.cfnResourceType === 'AWS::Lambda::Function').length,
+    // Assets the rest of the stack does not hold already (the same file is uploaded once).
+    assets: new Set(assetHashes(under).filter(h => !elsewhere.includes(h))).size,
+  };
+}
+
+function assetHashes(constructs: IConstruct[]): string[] {
+  return constructs.filter((c): c is s3assets.Asset => c instanceof s3assets.Asset).map(a => a.assetHash);
+}
+
+/** Each construct's first instance (with what it shares per stack) and each further one. */
+export function constructWeights(): Array<{ construct: string; first: ConstructWeight; further?: ConstructWeight }> {
+  const vm1 = weightStack(1);
+  const vm2 = weightStack(2);
+  const ami1 = amiWeightStack(1);
+  const ami2 = amiWeightStack(2);
+  const ansible = (transport: 'ssh' | 'ssm') => {
+    const one = ansibleWeightStack(1, transport);
+    const two = ansibleWeightStack(2, transport);
+    return { first: weightUnder(one.stack, [one.stages[0], one.shared!]), further: weightUnder(two.stack, [two.stages[1]]) };
+  };
+  const slack = weightStack(0, true);
+  const fanout = (props: Partial<BranchBuildFanoutProps>) => {
+    const { fanout: f, stack } = fanoutWith(props);
+    return weightUnder(stack, [f]);
+  };
+  return [
+    { construct: 'VmCommandStage', first: weightUnder(vm1.stack, [vm1.stages[0], vm1.shared!]), further: weightUnder(vm2.stack, [vm2.stages[1]]) },
+    { construct: 'AmiRefreshStage', first: weightUnder(ami1.stack, [ami1.stages[0], ami1.shared!]), further: weightUnder(ami2.stack, [ami2.stages[1]]) },
+    { construct: 'AnsibleDeployStage (SSH)', ...ansible('ssh') },
+    { construct: 'AnsibleDeployStage (SSM)', ...ansible('ssm') },
+    { construct: 'SlackNotifyStage', first: weightUnder(slack.stack, [slack.stack.node.findChild('Notify')]) },
+    { construct: 'BranchBuildFanout', first: fanout({}) },
+    { construct: 'BranchBuildFanout with the sweep', first: fanout({ sweepInterval: Duration.hours(1) }) },
+  ];
 }
