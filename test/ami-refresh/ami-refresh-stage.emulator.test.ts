@@ -1,5 +1,4 @@
 import { AutoScalingClient, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateImageCommand, CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand, DescribeImagesCommand, DescribeLaunchTemplateVersionsCommand,
   DescribeSnapshotsCommand, EC2Client,
@@ -147,13 +146,8 @@ describeWithEmulator('AmiRefreshStage on the emulator', emulator => {
   /** Resolves once the execution parked on `key`: the interpreter's PutItem of the task token is stored. */
   async function parkedOn(key: string) {
     const park = await emulator().waitForCall('dynamodb', 'PutItem', c => c.input.Item?.pk?.S === key && Boolean(c.input.Item?.taskToken?.S), 20_000);
-    // The proxy records a call when it is sent; the event function must find the token in the table.
-    const table = emulator().client(DynamoDBClient);
-    for (const started = Date.now(); Date.now() - started < 20_000; await new Promise(resolve => setTimeout(resolve, 50))) {
-      const { Item } = await table.send(new GetItemCommand({ TableName: park.input.TableName, Key: { pk: { S: key } }, ConsistentRead: true }));
-      if (Item?.taskToken) return park;
-    }
-    throw new Error(`the token parked on ${key} was never stored`);
+    await emulator().waitForItem(park.input.TableName, { pk: { S: key } });
+    return park;
   }
 
   test('a refresh that succeeds: pinned to the new version, resumed by its event, its id an output variable', async () => {

@@ -86,7 +86,7 @@ export async function measureRun(emulator: () => Emulator, options: RunFigureOpt
     const { executionArn } = await startRun(s);
     actionInvocations++;
     await sleepUntil(imageReadyAt);
-    const imageId = parkedImageId(emulator());
+    const imageId = await parkedImageId(emulator());
     eventFunctionInvocations++;
     await deliverToEventFunction(s, { 'source': 'aws.ec2', 'detail-type': 'EC2 AMI State Change', 'detail': { ImageId: imageId, State: 'available' } });
     await emulator().waitForCall('autoscaling', 'StartInstanceRefresh', () => true, 60_000);
@@ -121,11 +121,13 @@ export async function measureRun(emulator: () => Emulator, options: RunFigureOpt
   }
 }
 
-/** The image the run parked on (the key of its task token). */
-function parkedImageId(emulator: Emulator): string {
-  const ids = emulator.calls('dynamodb', 'PutItem').map(c => c.input.Item?.pk?.S).filter((pk: unknown): pk is string => typeof pk === 'string' && pk.startsWith('image#'));
-  if (!ids.length) throw new Error('the run never parked on its image');
-  return ids[ids.length - 1].slice('image#'.length);
+/** The image the run parked on (the key of its task token), once the token is stored. */
+async function parkedImageId(emulator: Emulator): Promise<string> {
+  const isImagePark = (pk: unknown) => typeof pk === 'string' && pk.startsWith('image#');
+  const park = await emulator.waitForCall('dynamodb', 'PutItem', c => isImagePark(c.input.Item?.pk?.S) && Boolean(c.input.Item?.taskToken?.S), 60_000);
+  const key: string = park.input.Item.pk.S;
+  await emulator.waitForItem(park.input.TableName, { pk: { S: key } });
+  return key.slice('image#'.length);
 }
 
 function sleepUntil(time: number): Promise<void> {

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { AttributeValue, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateStateMachineCommand, DescribeExecutionCommand, GetExecutionHistoryCommand, HistoryEvent, ListExecutionsCommand,
   SFNClient, StartExecutionCommand, StopExecutionCommand,
@@ -142,6 +143,20 @@ export class Emulator {
     service: string, operation: string, predicate: (call: RecordedCall) => boolean = () => true, timeoutMs = 10_000,
   ): Promise<RecordedCall> {
     return this.proxy.waitForCall(service, operation, predicate, timeoutMs);
+  }
+
+  /**
+   * Resolves once the item under `key` exists (read straight from moto, so the reads are not
+   * recorded): the proxy records a call when it is sent, and a test that acts on what the call
+   * wrote must wait until it is stored.
+   */
+  public async waitForItem(tableName: string, key: Record<string, AttributeValue>, timeoutMs = 20_000): Promise<Record<string, AttributeValue>> {
+    const table = new DynamoDBClient({ endpoint: this.moto.url, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
+    for (const started = Date.now(); Date.now() - started < timeoutMs; await new Promise(resolve => setTimeout(resolve, 50))) {
+      const { Item } = await table.send(new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
+      if (Item) return Item;
+    }
+    throw new Error(`no item ${JSON.stringify(key)} in ${tableName} within ${timeoutMs} ms`);
   }
 
   /** An AWS SDK v3 client that talks to the emulator (its calls are recorded and can be scripted). */
