@@ -40,7 +40,7 @@ describeWithEmulator('bundled handlers run in-process', emulator => {
 
     expect(result).toEqual({ value: '1.2.3', functionName: 'ParameterReader' });
     expect(emulator().calls('ssm', 'GetParameter').map(c => c.input)).toEqual([{ Name: '/app/version' }]);
-    const log = fs.readFileSync(emulator().logFile, 'utf8');
+    const log = await emulator().readLog();
     expect(log).toMatch(/"message":"reading parameter".*"name":"\/app\/version"/);
   });
 

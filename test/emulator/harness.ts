@@ -159,6 +159,12 @@ export class Emulator {
     throw new Error(`no item ${JSON.stringify(key)} in ${tableName} within ${timeoutMs} ms`);
   }
 
+  /** This emulator's log so far, once every line written to it (handler output included) has reached the file. */
+  public async readLog(): Promise<string> {
+    await new Promise<void>((resolve, reject) => this.log.write('', err => (err ? reject(err) : resolve())));
+    return fs.readFileSync(this.logFile, 'utf8');
+  }
+
   /** An AWS SDK v3 client that talks to the emulator (its calls are recorded and can be scripted). */
   public client<T>(ctor: new (config: any) => T, config: Record<string, any> = {}): T {
     return new ctor({ endpoint: this.endpoint, region: REGION, credentials: CREDENTIALS, maxAttempts: 1, ...config });

@@ -445,8 +445,7 @@ describeWithEmulator('SlackNotifyStage under injected faults (shipped bundle on 
   }
 
   async function newLogLines(): Promise<string> {
-    await new Promise(resolve => setTimeout(resolve, 50)); // the log stream writes asynchronously
-    const log = fs.readFileSync(emulator().logFile);
+    const log = Buffer.from(await emulator().readLog(), 'utf8');
     return log.subarray(logStart).toString('utf8');
   }
 
@@ -590,8 +589,8 @@ describeWithEmulator('SlackNotifyStage under injected faults (shipped bundle on 
   });
 
   describe('afterwards', () => {
-    test('the whole log of the suite holds no webhook', () => {
-      expectNoWebhook([fs.readFileSync(emulator().logFile, 'utf8')]);
+    test('the whole log of the suite holds no webhook', async () => {
+      expectNoWebhook([await emulator().readLog()]);
     });
   });
 });

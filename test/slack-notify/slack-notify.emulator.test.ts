@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import { CreateSecretCommand, DeleteSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -93,7 +92,7 @@ describeWithEmulator('SlackNotifyStage on the emulator (bundled handler, Secrets
     expect(success.map(c => c.input)).toEqual([{ jobId: 'job-1', executionDetails: { summary: 'posted to releases' } }]);
     expect(failure).toEqual([]);
     // The bundled handler's logs (in the emulator log) never hold the webhook.
-    const log = fs.readFileSync(emulator().logFile, 'utf8');
+    const log = await emulator().readLog();
     expect(log).toContain('posted to Slack');
     expect(log).not.toContain('emulator-token');
   });
@@ -174,7 +173,7 @@ describeWithEmulator('SlackNotifyStage on the emulator (bundled handler, Secrets
     expect(emulator().calls('codecommit', 'GetCommit').map(c => c.input)).toEqual([{ repositoryName: 'app', commitId: COMMIT }]);
     expect(JSON.stringify(slack.posts[0].body)).toContain('Add health check · by Dana Dev');
     expect(jobResults().success).toHaveLength(1);
-    const log = fs.readFileSync(emulator().logFile, 'utf8');
+    const log = await emulator().readLog();
     expect(log).not.toMatch(/Dana|dana@example\.com/);
   });
 

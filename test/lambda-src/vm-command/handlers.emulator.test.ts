@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { describeWithEmulator, handlerAsset } from '../../emulator/harness';
 import { createRunTable } from '../../vm-command/emulator-run';
@@ -79,7 +78,7 @@ describeWithEmulator('the VmCommandStage asset\'s logs', emulator => {
     emulator().script('ssm', 'GetCommandInvocation', { body: { Status: 'InProgress' } });
     const status = { step: 'status', runId: 'run-logs', commandId: 'cmd-logs', instanceIds: [A], config: { maxErrors: '0', logGroupName: 'g' } };
     await emulator().invokeHandler(RUN, status, { awsRequestId: 'request-logs' }, { TABLE_NAME: TABLE });
-    const lines = fs.readFileSync(emulator().logFile, 'utf8').split('\n').filter(l => l.includes('request-logs')).map(l => JSON.parse(l));
+    const lines = (await emulator().readLog()).split('\n').filter(l => l.includes('request-logs')).map(l => JSON.parse(l));
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(line).toMatchObject({ function_request_id: 'request-logs', runId: 'run-logs', commandId: 'cmd-logs' });
   });
