@@ -3,9 +3,7 @@ import type { CodePipelineEvent } from 'aws-lambda';
 import { awsClient } from './aws-clients';
 import { InputError, reasonOf } from './errors';
 import { logger } from './logger';
-
-/** CodePipeline rejects a failure message longer than this. */
-const MAX_FAILURE_MESSAGE = 5000;
+import { PIPELINE_FAILURE_MESSAGE_MAX_CHARS as MAX_FAILURE_MESSAGE } from '../../src/core/private/quotas';
 
 export type CodePipelineJob = CodePipelineEvent['CodePipeline.job'];
 
