@@ -49,7 +49,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
     expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
     expect(await ownImages()).toBe(1);
     expect(await allInService()).toBe(true);
-  }, 90_000);
+  });
 
   test.each<[string, ScriptedReply]>([
     ['throttled', throttled],
@@ -64,7 +64,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
     const imaged = new Set(emulator().calls('ec2', 'CreateImage').map(c => c.input.InstanceId));
     expect(imaged.size).toBe(1);
     expect(await allInService()).toBe(true);
-  }, 90_000);
+  });
 
   test.each<[string, ScriptedReply]>([['throttled', throttled], ['hung', hang], ['answered 5xx', serverError]])(
     'ExitStandby %s on the way out: tried again, the instance is back in service, one success', async (_name, fault) => {
@@ -74,7 +74,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
       await emulator().waitForExecution((await startRun(s)).executionArn, 60_000);
       expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
       expect(await allInService()).toBe(true);
-    }, 90_000);
+    });
 
   test('the image poll answered 5xx: the SDK task is retried and the run succeeds once', async () => {
     const s = await prepare();
@@ -84,7 +84,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
     await emulator().waitForExecution((await startRun(s)).executionArn, 60_000);
     expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
     expect(await allInService()).toBe(true);
-  }, 90_000);
+  });
 
   test.each<[string, ScriptedReply]>([
     ['throttled', throttled],
@@ -100,7 +100,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
     expect(result.operation).toBe('PutJobSuccessResult');
     expect(result.input.outputVariables.LaunchTemplateVersion).toBe('2');
     expect(await allInService()).toBe(true);
-  }, 90_000);
+  });
 
   test.each<[string, ScriptedReply]>([
     ['throttled', throttled],
@@ -114,7 +114,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
     await emulator().waitForExecution((await startRun(s)).executionArn, 60_000);
     expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
     expect(await allInService()).toBe(true);
-  }, 90_000);
+  });
 
   test.each<[string, ScriptedReply]>([['hung', hang], ['answered 5xx', serverError]])(
     'an image that fails, and the failure report %s: one failure, the instance back in service', async (_name, fault) => {
@@ -127,7 +127,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
         ['PutJobFailureResult', expect.stringMatching(/^image ami-\w+ ended failed: boom\ninstance i-\w+ was returned to service$/)],
       ]);
       expect(await allInService()).toBe(true);
-    }, 90_000);
+    });
 
   test('the pipeline stopped while the instance is in Standby for a long bake: the instance returns to service, one failure', async () => {
     const s = await prepare({ backstopInterval: Duration.minutes(5) });
@@ -150,7 +150,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
     ]);
     expect(emulator().calls('autoscaling', 'ExitStandby')).toHaveLength(1);
     expect(await allInService()).toBe(true);
-  }, 90_000);
+  });
 
   test('an image event delivered twice resumes the run once; the second finds no waiting run', async () => {
     const s = await prepare({ backstopInterval: Duration.minutes(5) });
@@ -167,5 +167,5 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
     expect((await emulator().waitForExecution(executionArn)).status).toBe('SUCCEEDED');
     expect(emulator().calls('states', 'SendTaskSuccess')).toHaveLength(1);
     expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
-  }, 90_000);
+  });
 });

@@ -532,7 +532,9 @@ describeWithEmulator('SlackNotifyStage under injected faults (shipped bundle on 
       model.install(emulator());
       const started = Date.now();
       const run = await invokeAsLambda(failedExecutionEvent(), env, 'same');
-      expect(Date.now() - started).toBeLessThan(10_000);
+      // The reads hang for good and the handler's time limits end them. The bound tells a hang from
+      // a slow machine; it does not time the limits.
+      expect(Date.now() - started).toBeLessThan(60_000);
       expect(run.invocations).toBe(1);
       expect(slack.posts).toHaveLength(1);
       expect(JSON.stringify(slack.posts[0].body)).toContain('Could not read trigger and source revisions, timings and action details from CodePipeline');

@@ -252,7 +252,7 @@ describeWithEmulator('VmCommandStage faults', emulator => {
       emulator().script('states', 'SendTaskSuccess', () => (++resumes === 1 ? throttled : undefined));
       await expect(notifyFinished(s.tableName, commandId)).rejects.toMatchObject({ name: 'ThrottlingException' });
       await notifyFinished(s.tableName, commandId);
-      const result = await emulator().waitForExecution(executionArn, 20_000);
+      const result = await emulator().waitForExecution(executionArn);
       expect(result.status).toBe('SUCCEEDED');
       expect(statesEntered(result).filter(n => n === 'CheckStatus')).toHaveLength(1);
       expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
