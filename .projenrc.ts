@@ -70,7 +70,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     jestConfig: {
       collectCoverageFrom: ['src/**/*.ts', 'lambda-src/**/*.ts'],
       coverageThreshold: { lines: 90 },
-      testTimeout: 60_000,
+      // Most of the time goes in waiting (moto, scripted waits, sshd), so three workers on two cores.
+      maxWorkers: 3,
+      // The tests wait on recorded state with their own hang limits; this only ends a test that hangs.
+      testTimeout: 600_000,
     },
   },
 
@@ -120,6 +123,10 @@ for (const name of fs.readdirSync('lambda-src').sort()) {
 }
 const bundleTask = project.bundler.bundleTask;
 bundleTask.prependSpawn(typecheck);
+// Skipped when no TypeScript file, tsconfig or manifest changed since it last succeeded: the CI
+// gates that need the bundles share one build, and none rewrites them while another reads them.
+bundleTask.addCondition('ts-node --transpile-only scripts/bundle-stamp.ts stale');
+bundleTask.exec('ts-node --transpile-only scripts/bundle-stamp.ts record');
 // Jest runs the bundled assets (the emulator tests execute exactly what ships).
 project.testTask.prependSpawn(bundleTask);
 project.addPackageIgnore('/lambda-src/');
