@@ -186,6 +186,12 @@ project.addTask('bench:quick', {
   exec: 'ts-node --transpile-only scripts/bench.ts --quick',
 });
 
+project.addTask('bench:ci', {
+  description: 'Run .ci/run on a fresh clone and print the wall time of each gate and the slowest jest files (or, with --log FILE..., those of saved runs)',
+  exec: 'ts-node --transpile-only scripts/bench-ci.ts',
+  receiveArgs: true,
+});
+
 project.addTask('bench:bundles', {
   description: 'Print the size and cold load time of every bundled handler',
   steps: [{ spawn: 'bundle' }, { exec: 'ts-node scripts/bench-bundles.ts' }],
