@@ -74,7 +74,7 @@ export function workPaths(cwd: string) {
   const dir = path.join(cwd, '.ansible-stage');
   return {
     dir,
-    extraVars: path.join(dir, 'extra-vars.json'),
+    extraVars: path.join(dir, 'extra-vars.yml'),
     connectionVars: path.join(dir, 'connection-vars.json'),
     inventory: path.join(dir, 'inventory.aws_ec2.yml'),
     privateKey: path.join(dir, 'id_ssh'),

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ansibleEnv, playbookArgs, runProcess } from './ansible';
 import { RunContext, workPaths } from './config';
+import { extraVarsYaml } from './extra-vars';
 import { parseListHosts } from './recap';
 import { InputError } from '../core/errors';
 import { MAX_PARAMETERS_FILE_BYTES, parseParametersFile } from '../core/parameters-file';
@@ -20,7 +21,7 @@ export async function prepare(ctx: RunContext, log: (line: string) => void): Pro
   fs.chmodSync(paths.dir, 0o700);
   fs.mkdirSync(paths.junit, { recursive: true });
 
-  fs.writeFileSync(paths.extraVars, JSON.stringify(extraVars(ctx)));
+  fs.writeFileSync(paths.extraVars, extraVarsYaml(ctx.config.extraVars, runVars(ctx)));
   writeInventory(ctx);
   writeConnection(ctx);
   if (ctx.previewHosts) fs.writeFileSync(paths.previewHosts, `${ctx.previewHosts.join('\n')}\n`);
@@ -44,9 +45,9 @@ export async function prepare(ctx: RunContext, log: (line: string) => void): Pro
   return hosts;
 }
 
-/** The stage's extra vars, then the CodePipeline variables, then the parameters file: later ones win. */
-function extraVars(ctx: RunContext): Record<string, unknown> {
-  const vars: Record<string, unknown> = { ...ctx.config.extraVars };
+/** The run's extra vars: the CodePipeline variables, then the parameters file (which wins); they override the stage's `extraVars`. */
+function runVars(ctx: RunContext): Record<string, unknown> {
+  const vars: Record<string, unknown> = {};
   for (const [name, envName] of Object.entries(ctx.config.variableExtraVars)) {
     const value = ctx.env[envName];
     if (value === undefined) throw new InputError(`extra var \`${name}\`: the action did not set ${envName}`);

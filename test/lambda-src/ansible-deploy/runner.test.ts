@@ -110,10 +110,36 @@ describe('the parameters file shared with VmCommandStage', () => {
     fs.writeFileSync(path.join(cwd, 'p.json'), '{"parameters":{"count":2}}');
     const config = baseConfig({ variableExtraVars: { commit: 'ANSIBLE_STAGE_VAR_0' }, parametersFile: 'p.json', fileParameters: { count: 'integer' } });
     await prepare(env(config, { ANSIBLE_STAGE_VAR_0: 'abc123' }), cwd);
-    expect(JSON.parse(fs.readFileSync(path.join(cwd, '.ansible-stage', 'extra-vars.json'), 'utf8'))).toEqual({ greeting: 'from props', commit: 'abc123', count: 2 });
+    expect(fs.readFileSync(path.join(cwd, '.ansible-stage', 'extra-vars.yml'), 'utf8')).toBe('{"greeting": "from props",\n "commit": !unsafe "abc123",\n "count": 2}\n');
     expect((fs.statSync(path.join(cwd, '.ansible-stage', 'id_ssh')).mode % 0o1000).toString(8)).toBe('600');
     expect(fs.readFileSync(path.join(cwd, '.ansible-stage', 'id_ssh'), 'utf8')).toBe('not a real key\n');
     expect(printed()).toContain('[AnsibleDeployStage] 2 hosts: a, b\n');
+  });
+
+  /*
+   * The Injection class of the fault suite: a Jinja expression in a CodePipeline variable or a parameters-file value
+   * reaches ansible-playbook as text (`!unsafe`, Ansible docs "Advanced playbook syntax: Unsafe or raw strings"), in a
+   * string, a list, a key-shaped value and a variable that overrides a templated `extraVars` one; nothing runs.
+   */
+  test('a Jinja expression from a CodePipeline variable or the parameters file arrives verbatim and runs nothing', async () => {
+    const marker = path.join(cwd, 'pwned');
+    const jinja = (what: string) => `{{ lookup('pipe', 'touch ${marker}-${what}') }}`;
+    const playbook = '- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.copy:\n        dest: "{{ out }}/{{ inventory_hostname }}"\n'
+      + '        content: "{{ [commit, greeting, items, ok] | to_json }}"\n';
+    fs.writeFileSync(path.join(cwd, 'site.yml'), playbook);
+    fs.writeFileSync(path.join(cwd, 'p.json'), JSON.stringify({ parameters: { greeting: `${jinja('file')} "é\\ \u0085😀`, items: [jinja('list'), '{% raw %}x'] } }));
+    const config = baseConfig({
+      extraVars: { out, greeting: 'overridden', ok: '{{ 6 * 7 }}' },
+      variableExtraVars: { commit: 'ANSIBLE_STAGE_VAR_0' },
+      parametersFile: 'p.json',
+      fileParameters: { greeting: 'string', items: 'stringList' },
+      limit: 'a',
+    });
+    const environment = env(config, { ANSIBLE_STAGE_VAR_0: jinja('variable') });
+    await prepare(environment, cwd);
+    expect(await run(environment, cwd)).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'a'), 'utf8'))).toEqual([jinja('variable'), `${jinja('file')} "é\\ \u0085😀`, [jinja('list'), '{% raw %}x'], '42']);
+    expect(fs.readdirSync(cwd).filter(f => f.startsWith('pwned'))).toEqual([]);
   });
 
   test('run: the recap becomes the exports file, and the exit code is ansible-playbook\'s', async () => {
