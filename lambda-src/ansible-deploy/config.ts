@@ -37,7 +37,12 @@ export const RunConfigSchema = z.object({
         ]),
       }).strict(),
     }).strict(),
-    z.object({ ssm: z.object({ bucket: z.string().min(1) }).strict() }).strict(),
+    z.object({
+      ssm: z.object({
+        bucket: z.string().min(1),
+        plugin: z.enum(['community.aws.aws_ssm', 'amazon.aws.aws_ssm']).default('community.aws.aws_ssm'),
+      }).strict(),
+    }).strict(),
   ]),
   limit: z.string().optional(),
   tags: z.array(z.string()).default([]),

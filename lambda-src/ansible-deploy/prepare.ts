@@ -93,7 +93,7 @@ function writeConnection(ctx: RunContext): void {
   const transport = ctx.config.transport;
   if ('ssm' in transport) {
     fs.writeFileSync(paths.connectionVars, JSON.stringify({
-      ansible_connection: 'community.aws.aws_ssm',
+      ansible_connection: transport.ssm.plugin,
       ansible_aws_ssm_bucket_name: transport.ssm.bucket,
       ansible_aws_ssm_region: ctx.env.AWS_REGION ?? ctx.env.AWS_DEFAULT_REGION,
       // The bucket is SSE-S3 encrypted: the plugin is told so rather than left to guess.

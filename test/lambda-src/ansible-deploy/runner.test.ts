@@ -214,5 +214,8 @@ describe('the parameters file shared with VmCommandStage', () => {
       ansible_connection: 'community.aws.aws_ssm', ansible_aws_ssm_bucket_name: 'transfer-bucket', ansible_aws_ssm_region: 'eu-west-1', ansible_aws_ssm_bucket_sse_mode: 'AES256',
     });
     expect(fs.existsSync(path.join(cwd, '.ansible-stage', 'id_ssh'))).toBe(false);
+    const ten = baseConfig({ transport: { ssm: { bucket: 'transfer-bucket', plugin: 'amazon.aws.aws_ssm' } } });
+    await prepare(env(ten, { AWS_REGION: 'eu-west-1' }), cwd);
+    expect(JSON.parse(fs.readFileSync(path.join(cwd, '.ansible-stage', 'connection-vars.json'), 'utf8')).ansible_connection).toBe('amazon.aws.aws_ssm');
   });
 });
