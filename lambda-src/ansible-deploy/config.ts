@@ -92,6 +92,9 @@ export function workPaths(cwd: string) {
   };
 }
 
+/** What ends an exported host list that was cut to fit CodePipeline's output variables (run.ts). */
+export const CUT_MARKER = /(^|,)\.\.\.\(\+(\d+) more\)$/;
+
 /** Reads the run from the build's environment: the project's config and the action's mode and preview hosts. */
 export function readContext(env: NodeJS.ProcessEnv, cwd: string): RunContext {
   const text = env.ANSIBLE_STAGE_CONFIG;
@@ -102,6 +105,11 @@ export function readContext(env: NodeJS.ProcessEnv, cwd: string): RunContext {
   const preview = env.ANSIBLE_STAGE_PREVIEW_HOSTS;
   let previewHosts: string[] | null = null;
   if (preview !== undefined) {
+    const cut = CUT_MARKER.exec(preview);
+    if (cut) {
+      throw new InputError(`the preview's host list was cut to fit CodePipeline's output variables (${cut[2]} more hosts than fit): `
+        + 'the apply cannot be limited to the hosts the check saw; run this fleet without `preview`, or in smaller stages (`limit`)');
+    }
     previewHosts = preview.split(',').map(h => h.trim()).filter(Boolean);
     if (!previewHosts.length) throw new InputError('the preview saw no host: nothing to apply (ANSIBLE_STAGE_PREVIEW_HOSTS is empty)');
   }

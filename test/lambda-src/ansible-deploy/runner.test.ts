@@ -5,7 +5,9 @@ import * as path from 'path';
 import { prepare, run } from '../../../lambda-src/ansible-deploy/handlers';
 import { writeUnreachableReport } from '../../../lambda-src/ansible-deploy/junit';
 import { failureReason, parseListHosts, parseRecap, totals } from '../../../lambda-src/ansible-deploy/recap';
+import { hostList, outputVariables } from '../../../lambda-src/ansible-deploy/run';
 import { parseParametersFile } from '../../../lambda-src/core/parameters-file';
+import { PIPELINE_OUTPUT_VARIABLES_MAX_BYTES } from '../../../src/core/private/quotas';
 
 /*
  * The runner in-process: its parsers, and prepare/run against local hosts (ansible_connection=local)
@@ -66,6 +68,45 @@ db1                        : ok=1    changed=0    unreachable=0    failed=1    s
     const xml = fs.readFileSync(writeUnreachableReport(dir, 'a"b<c>.yml', ['h&1'])!, 'utf8');
     expect(xml).toContain('<testsuite name="unreachable hosts" tests="1" failures="1"');
     expect(xml).toContain('<testcase classname="a&quot;b&lt;c&gt;.yml" name="[h&amp;1] unreachable">');
+  });
+});
+
+// CodePipeline quotas, "Maximum size of output variables": 122,880 bytes for all of one action's variables together.
+describe('the exported variables fit CodePipeline\'s output variables', () => {
+  const fixed = { ANSIBLE_OK: '9000', ANSIBLE_EXIT_CODE: '2', ANSIBLE_MODE: 'check', ANSIBLE_SUMMARY: 'x'.repeat(400) };
+  const size = (vars: Record<string, string>) => Object.entries(vars).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  const fleet = (n: number) => Array.from({ length: n }, (_, i) => `i-${i.toString(16).padStart(17, '0')}`);
+
+  test('a fleet of 9,000 instances, half of them failed and a quarter unreachable: every list is cut with a count, all together within the limit', () => {
+    const hosts = fleet(9000);
+    const vars = outputVariables(fixed, {
+      ANSIBLE_HOSTS: hosts, ANSIBLE_FAILED_HOSTS: hosts.slice(0, 4500), ANSIBLE_UNREACHABLE_HOSTS: hosts.slice(6750),
+    });
+    expect(size(vars)).toBeLessThanOrEqual(PIPELINE_OUTPUT_VARIABLES_MAX_BYTES);
+    for (const [name, all] of [['ANSIBLE_HOSTS', 9000], ['ANSIBLE_FAILED_HOSTS', 4500], ['ANSIBLE_UNREACHABLE_HOSTS', 2250]] as const) {
+      const match = /^(.*),\.\.\.\(\+(\d+) more\)$/.exec(vars[name])!;
+      expect(match).not.toBeNull();
+      expect(match[1].split(',').length + Number(match[2])).toBe(all);
+    }
+    // The full list keeps the most: the apply after a preview reads it.
+    expect(vars.ANSIBLE_HOSTS.length).toBeGreaterThan(4 * vars.ANSIBLE_FAILED_HOSTS.length);
+    expect(vars.ANSIBLE_SUMMARY).toBe(fixed.ANSIBLE_SUMMARY);
+  });
+
+  test('lists that fit are whole; a failed list alone may use the room the full list leaves', () => {
+    const hosts = fleet(3000);
+    expect(outputVariables(fixed, { ANSIBLE_HOSTS: hosts, ANSIBLE_FAILED_HOSTS: [], ANSIBLE_UNREACHABLE_HOSTS: [] }).ANSIBLE_HOSTS).toBe(hosts.join(','));
+    const failed = outputVariables(fixed, {
+      ANSIBLE_HOSTS: hosts.slice(0, 2000), ANSIBLE_FAILED_HOSTS: hosts.slice(0, 2000), ANSIBLE_UNREACHABLE_HOSTS: [],
+    });
+    expect(failed.ANSIBLE_FAILED_HOSTS).toBe(hosts.slice(0, 2000).join(','));
+    expect(size(failed)).toBeLessThanOrEqual(PIPELINE_OUTPUT_VARIABLES_MAX_BYTES);
+  });
+
+  test('a cut counts multi-byte names in bytes, and a name that does not fit at all leaves only the count', () => {
+    expect(hostList(['hôte-1', 'hôte-2', 'hôte-3'], 22)).toBe('hôte-1,...(+2 more)');
+    expect(Buffer.byteLength(hostList(['hôte-1', 'hôte-2', 'hôte-3'], 22))).toBeLessThanOrEqual(22);
+    expect(hostList(['a-very-long-host-name'], 12)).toBe('...(+1 more)');
   });
 });
 
@@ -158,6 +199,8 @@ describe('the parameters file shared with VmCommandStage', () => {
     ['no config', () => ({ config: undefined }), 'ANSIBLE_STAGE_CONFIG is not set'],
     ['a bad mode', c => ({ config: c, extraEnv: { ANSIBLE_STAGE_MODE: 'destroy' } }), 'ANSIBLE_STAGE_MODE must be apply or check, got: "destroy"'],
     ['an empty preview', c => ({ config: c, extraEnv: { ANSIBLE_STAGE_PREVIEW_HOSTS: ' , ' } }), 'the preview saw no host: nothing to apply'],
+    ['a preview host list that was cut', c => ({ config: c, extraEnv: { ANSIBLE_STAGE_PREVIEW_HOSTS: 'a,b,...(+7000 more)' } }),
+      'the preview\'s host list was cut to fit CodePipeline\'s output variables (7000 more hosts than fit): the apply cannot be limited to the hosts the check saw'],
     ['a missing playbook', c => ({ config: { ...c, playbook: 'other.yml' } }), 'playbook `other.yml` was not found in the input artifact'],
     ['a missing inventory', c => ({ config: { ...c, inventory: { file: 'nope' } } }), 'inventory `nope` was not found in the input artifact'],
     ['a missing parameters file', c => ({ config: { ...c, parametersFile: 'p.json' } }), 'parameters file `p.json` was not found in the input artifact'],
