@@ -59,6 +59,8 @@ export const RunConfigSchema = z.object({
     name: z.string().min(1),
     ttlSeconds: z.number().int().min(60),
     pollSeconds: z.number().min(0).default(15),
+    /** How long a release that the table does not answer (throttled, 5xx, no answer) is tried again. */
+    releaseSeconds: z.number().min(0).default(60),
   }).strict().optional(),
 }).strict();
 export type RunConfig = z.infer<typeof RunConfigSchema>;

@@ -18,7 +18,7 @@ const serverError: ScriptedReply = { status: 500, error: { code: 'InternalServer
 const denied: ScriptedReply = { error: { code: 'AccessDeniedException', message: 'not authorized to perform dynamodb:PutItem' } };
 
 describeWithEmulator('AnsibleDeployStage lock faults', emulator => {
-  const lock = { table: 'ansible-locks', name: 'web-fleet', ttlSeconds: 600, pollSeconds: 0.05 };
+  const lock = { table: 'ansible-locks', name: 'web-fleet', ttlSeconds: 600, pollSeconds: 0.05, releaseSeconds: 30 };
   const lines: string[] = [];
   const log = (line: string) => { lines.push(line); };
   const holder = async () => (await emulator().client(DynamoDBClient).send(new GetItemCommand({
@@ -79,10 +79,41 @@ describeWithEmulator('AnsibleDeployStage lock faults', emulator => {
     ['throttled', throttled],
     ['hung', { fault: 'hang' }],
     ['answered 500', serverError],
-  ])('a release that is %s is logged; the lease ends the lock and the next build takes it then', async (_, fault) => {
-    const held = await acquireLock({ ...lock, ttlSeconds: 1 }, 'build:1', log);
-    emulator().script('dynamodb', 'DeleteItem', fault);
+    ['dropped before it was applied', { fault: 'drop' }],
+  ])('a release that is %s once is tried again within its time budget: the lock is free for the next build at once', async (_, fault) => {
+    const held = await acquireLock(lock, 'build:1', log);
+    let first = true;
+    emulator().script('dynamodb', 'DeleteItem', () => {
+      if (!first) return undefined;
+      first = false;
+      return fault;
+    });
     await held.release();
+    expect(lines.some(l => l.startsWith('lock table did not answer the release'))).toBe(true);
+    expect(lines.at(-1)).toBe('lock \'web-fleet\' released');
+    expect(await holder()).toBeUndefined();
+    await acquireLock({ ...lock, pollSeconds: 60 }, 'build:2', log);
+    expect(await holder()).toBe('build:2');
+  });
+
+  test('a release refused outright is not retried; the lease ends the lock', async () => {
+    const held = await acquireLock(lock, 'build:1', log);
+    emulator().script('dynamodb', 'DeleteItem', { error: { code: 'AccessDeniedException', message: 'not authorized to perform dynamodb:DeleteItem' } });
+    await held.release();
+    expect(emulator().calls('dynamodb', 'DeleteItem')).toHaveLength(1);
+    expect(lines.at(-1)).toBe('lock \'web-fleet\' not released (AccessDeniedException): its lease ends it');
+  });
+
+  test.each<[string, ScriptedReply]>([
+    ['throttled', throttled],
+    ['hung', { fault: 'hang' }],
+    ['answered 500', serverError],
+  ])('a release that is %s past its time budget is logged; the lease ends the lock and the next build takes it then', async (_, fault) => {
+    const held = await acquireLock({ ...lock, ttlSeconds: 1, releaseSeconds: 1 }, 'build:1', log);
+    emulator().script('dynamodb', 'DeleteItem', fault);
+    const started = Date.now();
+    await held.release();
+    expect(Date.now() - started).toBeLessThan(3000);
     expect(lines.at(-1)).toMatch(/^lock 'web-fleet' not released \(\w+\): its lease ends it$/);
     expect(await holder()).toBe('build:1');
     await new Promise(r => setTimeout(r, 2100));
