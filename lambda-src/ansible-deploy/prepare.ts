@@ -14,6 +14,7 @@ import { MAX_PARAMETERS_FILE_BYTES, parseParametersFile } from '../core/paramete
  */
 
 const TAG_KEY = /^[A-Za-z0-9_.:/+=@-]{1,128}$/;
+const JINJA = /\{[{%#]/;
 
 export async function prepare(ctx: RunContext, log: (line: string) => void): Promise<string[]> {
   const paths = workPaths(ctx.cwd);
@@ -39,6 +40,11 @@ export async function prepare(ctx: RunContext, log: (line: string) => void): Pro
   const hosts = limitMatchesNothing ? [] : parseListHosts(listing.output).sort();
   if (!hosts.length) {
     throw new InputError(`no host matches: the inventory${ctx.config.limit || ctx.previewHosts ? ' and the limit' : ''} give the playbook's plays no host to run on`);
+  }
+  // A host name (e.g. from an EC2 tag with `hostAddress.tag`) is a variable that ansible templates where a play uses it.
+  const templated = hosts.filter(host => JINJA.test(host));
+  if (templated.length) {
+    throw new InputError(`host names must not hold Jinja delimiters ({{, {%, {#), which ansible would evaluate: ${templated.map(h => JSON.stringify(h)).join(', ')}`);
   }
   fs.writeFileSync(paths.hosts, JSON.stringify(hosts));
   log(`${hosts.length} host${hosts.length === 1 ? '' : 's'}: ${hosts.join(', ')}`);

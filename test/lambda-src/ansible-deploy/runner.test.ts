@@ -183,6 +183,15 @@ describe('the parameters file shared with VmCommandStage', () => {
     expect(fs.readdirSync(cwd).filter(f => f.startsWith('pwned'))).toEqual([]);
   });
 
+  test('a host name with a Jinja expression (as an EC2 tag could give) is refused before ansible runs it', async () => {
+    const marker = path.join(cwd, 'pwned-host');
+    fs.writeFileSync(path.join(cwd, 'hosts.yml'), `all:\n  hosts:\n    "{{ lookup('pipe', 'touch ${marker}') }}":\n      ansible_connection: local\n`);
+    const config = baseConfig({ inventory: { file: 'hosts.yml' }, extraVars: { greeting: 'hi', out } });
+    await expect(prepare(env(config), cwd)).rejects.toThrow(`host names must not hold Jinja delimiters ({{, {%, {#), which ansible would evaluate: "{{ lookup('pipe', 'touch ${marker}') }}"`);
+    expect(fs.existsSync(marker)).toBe(false);
+    expect(fs.existsSync(path.join(cwd, '.ansible-stage', 'hosts.json'))).toBe(false);
+  });
+
   test('run: the recap becomes the exports file, and the exit code is ansible-playbook\'s', async () => {
     const config = baseConfig({ extraVars: { greeting: 'hi', out }, limit: 'a' });
     await prepare(env(config), cwd);
