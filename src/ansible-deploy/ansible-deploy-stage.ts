@@ -60,21 +60,23 @@ export interface AnsibleDeployStageProps {
    */
   readonly verbosity?: number;
   /**
-   * Extra vars for every run (JSON values: strings, numbers, booleans, lists, maps), passed as a
-   * JSON file to `--extra-vars`.
+   * Extra vars for every run (JSON values: strings, numbers, booleans, lists, maps), passed in a
+   * file to `--extra-vars`. Written in the CDK app like the playbook, they may hold Jinja templates.
    * @default - none
    */
   readonly extraVars?: { [name: string]: any };
   /**
    * Extra vars whose values contain CodePipeline variables, resolved per run, e.g.
-   * `{ commit_id: '#{Source.CommitId}' }`. They are strings and override `extraVars`.
+   * `{ commit_id: '#{Source.CommitId}' }`. They are strings and override `extraVars`. Their values
+   * reach ansible as data (`!unsafe`): a Jinja expression in them is never evaluated.
    * @default - none
    */
   readonly variableExtraVars?: { [name: string]: string };
   /**
    * Path, in the input artifact, of a JSON file that sets extra vars per run:
    * `{ "parameters": { "name": value } }`. It is validated before ansible runs, exactly like
-   * VmCommandStage's parameters file; its values override the other extra vars. When set, the file must exist.
+   * VmCommandStage's parameters file; its values override the other extra vars and reach ansible as
+   * data (`!unsafe`), never as templates. When set, the file must exist.
    * @default - no parameters file
    */
   readonly parametersFile?: string;
