@@ -8,7 +8,8 @@ import { describeWithEmulator } from '../emulator/harness';
  * Fault injection on the AnsibleDeployStage runner's lock (its only AWS calls besides the build's
  * own): the lock table refuses, throttles, answers 5xx, hangs or drops the connection (before or
  * after the write was applied). A lock is never held twice, a run never starts ansible without it,
- * and a failed release never changes the run's result (the lease ends the lock). The job result is
+ * a release the table throttles or does not answer is tried again within its time budget, and a
+ * release that fails for good never changes the run's result (the lease ends the lock). The job result is
  * CodeBuild's (CodePipeline's CodeBuild action), so there is none to inject faults into here.
  */
 process.env.AWS_REQUEST_TIMEOUT_MS = '300';
