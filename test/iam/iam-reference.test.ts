@@ -129,6 +129,9 @@ describe('ARN shapes', () => {
     ['arn:aws:ec2:us-east-1:123456789012:*', 'arn:${Partition}:ec2:${Region}:${Account}:instance/${InstanceId}', true],
     ['arn:aws:iam::123456789012:role/path/name', 'arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}', true],
     ['arn:aws:iam::123456789012:user/name', 'arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}', false],
+    // AWS CodePipeline: a pipeline's ARN ends in its name, with no `pipeline:` part.
+    ['arn:aws:codepipeline:us-east-1:123456789012:pipeline:web', 'arn:${Partition}:codepipeline:${Region}:${Account}:${PipelineName}', false],
+    ['arn:aws:codepipeline:us-east-1:123456789012:web', 'arn:${Partition}:codepipeline:${Region}:${Account}:${PipelineName}', true],
   ])('%s against %s: %s', (resource, format, expected) => {
     expect(arnMatchesFormat(resource, format)).toBe(expected);
   });
