@@ -39,8 +39,8 @@ describe('the state machines of the weight stacks and the example app', () => {
   }, 300_000);
 
   test('every construct with a state machine is covered', () => {
-    // VmCommandStage and AmiRefreshStage (two each in their weight stacks), and the example's three VM stages and one AMI stage.
-    expect(machines.length).toBe(8);
+    // VmCommandStage and AmiRefreshStage: two each in their weight stacks, one each with the options, and the example's three VM stages and one AMI stage.
+    expect(machines.length).toBe(10);
   });
 
   test('every definition is valid Amazon States Language', () => {

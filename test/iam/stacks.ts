@@ -1,10 +1,18 @@
 /*
  * The templates the construction checks (test/iam, test/asl, test/events) run on: every construct
- * as the weight stacks build it (test/weight/stack-weight.ts) and the example app (examples/app.ts).
+ * as the weight stacks build it (test/weight/stack-weight.ts), the options that add grants of their
+ * own, and the example app (examples/app.ts).
  */
-import { Duration } from 'aws-cdk-lib';
+import { App, Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AmiRefreshStage, VmCommand, VmCommandStage, VmTargets } from '../../src';
 import { fanoutWith } from '../branch-build-fanout/fixtures';
+import { pipelineStack } from '../vm-command/fixtures';
 import { ansibleWeightStack, amiWeightStack, weightStack } from '../weight/stack-weight';
 
 export interface CheckedTemplate {
@@ -25,6 +33,29 @@ export function weightTemplates(): CheckedTemplate[] {
 }
 
 /**
+ * The options that add grants the weight stacks and the example do not make: a VM stage writing its
+ * output to a bucket, an AMI stage that passes its instance role, encrypts a copy with a key, copies
+ * to another region and shares with another account.
+ */
+export function optionTemplates(): CheckedTemplate[] {
+  const { stack, pipeline } = pipelineStack(new App());
+  const outputBucket = new s3.Bucket(stack, 'Output', { enforceSSL: true, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL });
+  new VmCommandStage(stack, 'VmOutput', {
+    targets: VmTargets.tags({ Role: ['web'] }),
+    command: VmCommand.shell(['./run-tests.sh']),
+    outputBucket,
+  }).addToPipeline(pipeline);
+  new AmiRefreshStage(stack, 'AmiCopies', {
+    autoScalingGroup: autoscaling.AutoScalingGroup.fromAutoScalingGroupName(stack, 'Group', 'web'),
+    launchTemplate: ec2.LaunchTemplate.fromLaunchTemplateAttributes(stack, 'Template', { launchTemplateId: 'lt-0123456789abcdef0' }),
+    instanceRole: new iam.Role(stack, 'InstanceRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') }),
+    imageCopy: { kmsKey: new kms.Key(stack, 'CopyKey', { enableKeyRotation: true }), regions: ['us-west-2'] },
+    shareWithAccounts: ['222222222222'],
+  }).addToPipeline(pipeline);
+  return [{ name: 'options:vm-output+ami-copies', template: Template.fromStack(stack).toJSON() }];
+}
+
+/**
  * The example app's templates, synthesized in-process as `npx projen example` does (cdk-nag on),
  * but into a temporary directory: the app's own outdir (examples/cdk.out) belongs to that task, and
  * several test files synthesize at once. The app imports the library by name, which jest resolves here.
@@ -35,10 +66,10 @@ export function exampleTemplates(): CheckedTemplate[] {
     jest.doMock('cdk-pipeline-stages', () => jest.requireActual('../../src'), { virtual: true });
     jest.doMock('aws-cdk-lib', () => {
       const cdk = jest.requireActual('aws-cdk-lib');
-      class App extends cdk.App {
+      class AppInTemporaryDir extends cdk.App {
         constructor(props: any = {}) { super({ ...props, outdir: undefined }); }
       }
-      return new Proxy(cdk, { get: (target, key) => (key === 'App' ? App : target[key]) });
+      return new Proxy(cdk, { get: (target, key) => (key === 'App' ? AppInTemporaryDir : target[key]) });
     });
     jest.doMock('../../examples/summary', () => ({
       printSynthSummary: (assembly: any) => {
@@ -54,5 +85,5 @@ export function exampleTemplates(): CheckedTemplate[] {
 
 /** Every template the construction checks cover. */
 export function checkedTemplates(): CheckedTemplate[] {
-  return [...weightTemplates(), ...exampleTemplates()];
+  return [...weightTemplates(), ...optionTemplates(), ...exampleTemplates()];
 }
