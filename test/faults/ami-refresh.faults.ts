@@ -1,6 +1,7 @@
+import './request-timeout';
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { Duration } from 'aws-cdk-lib';
-import { appliedThenDrop, drop, fakeCodePipeline, FAULT_REQUEST_TIMEOUT_MS, hang, serverError, throttled } from './fault-replies';
+import { appliedThenDrop, drop, fakeCodePipeline, hang, serverError, throttled } from './fault-replies';
 import { amiRunHelpers, lifecycleStates } from '../ami-refresh/emulator-run';
 import { ScriptedReply } from '../emulator/aws-protocol';
 import { describeWithEmulator } from '../emulator/harness';
@@ -11,10 +12,9 @@ import { PIPELINE_EXECUTION_ID } from '../vm-command/emulator-run';
  * Standby, publishing and job-result calls throttled, answered 5xx, hung, dropped or applied and
  * then dropped; events delivered twice; runs stopped while the instance is in Standby. Every
  * scenario ends with exactly one job result and every instance of the group in service. Calls time
- * out after FAULT_REQUEST_TIMEOUT_MS here (AWS_REQUEST_TIMEOUT_MS); the SDK makes one attempt, so each retry is the
- * state machine's.
+ * out after FAULT_REQUEST_TIMEOUT_MS here (request-timeout.ts); the SDK makes one attempt, so each
+ * retry is the state machine's.
  */
-process.env.AWS_REQUEST_TIMEOUT_MS = String(FAULT_REQUEST_TIMEOUT_MS);
 
 describeWithEmulator('AmiRefreshStage faults', emulator => {
   const { prepare, startRun, deliverToEventFunction } = amiRunHelpers(emulator);

@@ -18,6 +18,7 @@ import { InputError } from '../../../lambda-src/core/errors';
 import { resetDeliveryRecord } from '../../../lambda-src/slack-notify/deliver';
 import { handler } from '../../../lambda-src/slack-notify/handlers';
 import { forgetRememberedWebhooks, redact, redactError, REDACTED, rememberWebhook } from '../../../lambda-src/slack-notify/redact';
+import { postToSlack } from '../../../lambda-src/slack-notify/slack-client';
 import { bounded, CallTimeoutError, clockOf, DETAILS_LIMIT_MS, REPORT_LIMIT_MS } from '../../../lambda-src/slack-notify/time-limits';
 import { checkWebhookAddress, parseWebhookUrl, resetWebhookCache } from '../../../lambda-src/slack-notify/webhook';
 
@@ -360,6 +361,14 @@ describe('Slack answers', () => {
       }],
       failure: [],
     });
+  });
+
+  test('a deadline that falls between two milliseconds still bounds the post (the time limits halve the function\'s time)', async () => {
+    slack.reply({ status: 200, body: 'ok' });
+    const { attempts } = await postToSlack(new URL(slack.url('/services/T0/B0/fraction')), { text: 'x' },
+      { requestTimeoutMs: 60_000, maxAttempts: 1, deadline: Date.now() + 30_000.5 });
+    expect(attempts).toBe(1);
+    expect(slack.posts).toHaveLength(1);
   });
 
   test('a hung connection then an answer: posted', async () => {
