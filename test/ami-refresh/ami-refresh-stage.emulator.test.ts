@@ -145,7 +145,7 @@ describeWithEmulator('AmiRefreshStage on the emulator', emulator => {
 
   /** Resolves once the execution parked on `key`: the interpreter's PutItem of the task token is stored. */
   async function parkedOn(key: string) {
-    const park = await emulator().waitForCall('dynamodb', 'PutItem', c => c.input.Item?.pk?.S === key && Boolean(c.input.Item?.taskToken?.S), 20_000);
+    const park = await emulator().waitForCall('dynamodb', 'PutItem', c => c.input.Item?.pk?.S === key && Boolean(c.input.Item?.taskToken?.S));
     await emulator().waitForItem(park.input.TableName, { pk: { S: key } });
     return park;
   }

@@ -372,7 +372,8 @@ describe('Slack answers', () => {
   });
 
   test('a hung connection then an answer: posted', async () => {
-    process.env.SLACK_NOTIFY_CONFIG = config([RELEASES], { requestTimeoutMs: 300 });
+    // Long enough for the answer on a busy machine: only the hung attempt reaches it.
+    process.env.SLACK_NOTIFY_CONFIG = config([RELEASES], { requestTimeoutMs: 2_000 });
     slack.reply({ hang: true }, { status: 200, body: 'ok' });
     await handler(jobEvent(SETTINGS), context);
     expect(slack.posts).toHaveLength(2);
@@ -608,7 +609,7 @@ describe('webhook host rules (checked after reading the webhook, before connecti
     [[{ address: 'fe80::1', family: 6 }], 'fe80::1'],
     [[{ address: '::ffff:10.0.0.1', family: 6 }], '::ffff:10.0.0.1'],
   ])('addresses %j: refused for %p', async (addresses, refused) => {
-    const check = checkWebhookAddress(new URL('https://chat.example.com/x'), { secretArn: SECRET_ARN }, Date.now() + 1000, async () => addresses);
+    const check = checkWebhookAddress(new URL('https://chat.example.com/x'), { secretArn: SECRET_ARN }, Date.now() + 60_000, async () => addresses);
     if (refused) await expect(check).rejects.toThrow(`chat.example.com resolves to ${refused}`);
     else await expect(check).resolves.toBeUndefined();
   });
