@@ -1,9 +1,9 @@
 import {
-  CancelInstanceRefreshCommand, DescribeInstanceRefreshesCommand, ExitStandbyCommand, RollbackInstanceRefreshCommand,
+  CancelInstanceRefreshCommand, DescribeInstanceRefreshesCommand, ExitStandbyCommand, RollbackInstanceRefreshCommand, SetDesiredCapacityCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { autoscaling } from './clients';
 import { AmiWork, InstanceNotReady } from './config';
-import { ACTIVE_REFRESH, lifecycleState } from './group';
+import { ACTIVE_REFRESH, describeGroup, lifecycleState } from './group';
 import { reasonOf } from '../core/errors';
 import { logger } from '../core/logger';
 
@@ -11,14 +11,30 @@ import { logger } from '../core/logger';
  * Returns the instance the run put into Standby to service. Returns whether it was in Standby.
  * An instance still entering Standby throws InstanceNotReady (the caller tries again).
  */
-export async function exitStandby(work: Pick<AmiWork, 'groupName' | 'instanceId' | 'standby'>): Promise<boolean> {
+export async function exitStandby(work: Pick<AmiWork, 'groupName' | 'instanceId' | 'standby' | 'restoreDesiredCapacity'>): Promise<boolean> {
   if (!work.standby || !work.instanceId) return false;
   const state = await lifecycleState(work.instanceId);
   if (state === 'EnteringStandby' || state?.startsWith('Standby:')) throw new InstanceNotReady(`instance ${work.instanceId} is ${state}`);
-  if (state !== 'Standby') return false;
-  await autoscaling().send(new ExitStandbyCommand({ AutoScalingGroupName: work.groupName, InstanceIds: [work.instanceId] }));
-  logger.info('instance returned to service', { instanceId: work.instanceId });
-  return true;
+  if (state === undefined) return false;
+  const inStandby = state === 'Standby';
+  if (inStandby) {
+    await autoscaling().send(new ExitStandbyCommand({ AutoScalingGroupName: work.groupName, InstanceIds: [work.instanceId] }));
+    logger.info('instance returned to service', { instanceId: work.instanceId });
+  }
+  // Also after a retry whose first ExitStandby went through unanswered.
+  if (work.restoreDesiredCapacity !== undefined) await restoreDesiredCapacity(work.groupName, work.restoreDesiredCapacity);
+  return inStandby;
+}
+
+/**
+ * ExitStandby raised by one the desired capacity that EnterStandby kept: it goes back to what it
+ * was. A group found at any other capacity (already restored, or scaled since) is left as it is.
+ */
+async function restoreDesiredCapacity(groupName: string, capacity: number): Promise<void> {
+  const group = await describeGroup(groupName);
+  if (group.DesiredCapacity !== capacity + 1 || capacity < (group.MinSize ?? 0)) return;
+  await autoscaling().send(new SetDesiredCapacityCommand({ AutoScalingGroupName: groupName, DesiredCapacity: capacity, HonorCooldown: false }));
+  logger.info('desired capacity restored', { groupName, desiredCapacity: capacity });
 }
 
 /** Cancels the run's refresh, or rolls it back when auto-rollback is on, if it still runs. Returns what was done. */

@@ -45,6 +45,7 @@ export async function refresh(event: unknown): Promise<{ refreshId: string; dead
     groupName: config.groupName,
     instanceId: bake.instanceId,
     standby: config.capture === 'standby',
+    restoreDesiredCapacity: bake.restoreDesiredCapacity,
     refreshId,
     autoRollback: settings.preferences.AutoRollback,
   };

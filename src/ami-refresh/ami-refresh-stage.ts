@@ -287,12 +287,12 @@ export class AmiRefreshStage extends PipelineStage {
     const requestTag = { [`aws:RequestTag/${STAGE_TAG_KEY}`]: this.stageTagValue };
 
     run.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['autoscaling:EnterStandby', 'autoscaling:ExitStandby', 'autoscaling:UpdateAutoScalingGroup',
+      actions: ['autoscaling:EnterStandby', 'autoscaling:ExitStandby', 'autoscaling:SetDesiredCapacity', 'autoscaling:UpdateAutoScalingGroup',
         'autoscaling:StartInstanceRefresh', 'autoscaling:CancelInstanceRefresh', 'autoscaling:RollbackInstanceRefresh'],
       resources: [groupArn],
     }));
     functions.eventFunction.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['autoscaling:ExitStandby', 'autoscaling:CancelInstanceRefresh', 'autoscaling:RollbackInstanceRefresh'],
+      actions: ['autoscaling:ExitStandby', 'autoscaling:SetDesiredCapacity', 'autoscaling:CancelInstanceRefresh', 'autoscaling:RollbackInstanceRefresh'],
       resources: [groupArn],
     }));
     // The group's own instances only (Auto Scaling tags them with the group's name).
@@ -394,7 +394,7 @@ function createSharedParts(functions: LongRunningJobFunctions): void {
     'autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeInstanceRefreshes',
     'ec2:DescribeImages', 'ec2:DescribeImageAttribute', 'ec2:DescribeInstances', 'ec2:DescribeLaunchTemplates', 'ec2:DescribeLaunchTemplateVersions',
   ], 'Auto Scaling and EC2 Describe* calls support no resource-level permissions.');
-  functions.grantAnyResource(functions.eventFunction, ['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeInstanceRefreshes'],
+  functions.grantAnyResource(functions.eventFunction, ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeInstanceRefreshes'],
     'Auto Scaling Describe* calls support no resource-level permissions.');
   functions.table.grant(functions.runFunction, 'dynamodb:DeleteItem');
   functions.table.grant(functions.eventFunction, 'dynamodb:DeleteItem');

@@ -1,4 +1,4 @@
-import { AutoScalingClient, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import {
   CreateImageCommand, CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand, DescribeImagesCommand, DescribeLaunchTemplateVersionsCommand,
   DescribeSnapshotsCommand, EC2Client,
@@ -50,6 +50,32 @@ describeWithEmulator('AmiRefreshStage on the emulator', emulator => {
     });
     expect(statesEntered(result)).toEqual(['Prepare', 'CreateImage', 'ImagePoll', 'ImageState', 'Release', 'Publish', 'Finish']);
     expect(stepsInvoked(runCalls)).toEqual(['prepare', 'image', 'release', 'publish', 'finish']);
+  });
+
+  // EC2 Auto Scaling API reference, EnterStandby (ShouldDecrementDesiredCapacity; decrementing must keep
+  // desired >= minimum) and ExitStandby ("the desired capacity is incremented"); SetDesiredCapacity.
+  test('a group whose desired capacity is its minimum: Standby keeps the capacity, and the run puts it back after ExitStandby', async () => {
+    const s = await prepare({}, { size: 1 });
+    const capacity = async () => (await emulator().client(AutoScalingClient).send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['web'] })))
+      .AutoScalingGroups![0].DesiredCapacity;
+    expect(await capacity()).toBe(1);
+    const result = await emulator().waitForExecution((await startRun(s)).executionArn);
+    expect(result.status).toBe('SUCCEEDED');
+    const [enter] = emulator().calls('autoscaling', 'EnterStandby');
+    expect(enter.input.ShouldDecrementDesiredCapacity).toBe('false');
+    expect(emulator().calls('autoscaling', 'ExitStandby')).toHaveLength(1);
+    expect(await capacity()).toBe(1);
+    expect(onlyResult().kind).toBe('success');
+  });
+
+  test('a group above its minimum: Standby lowers the desired capacity and ExitStandby raises it; nothing else changes it', async () => {
+    const s = await prepare();
+    await emulator().waitForExecution((await startRun(s)).executionArn);
+    const [enter] = emulator().calls('autoscaling', 'EnterStandby');
+    expect(enter.input.ShouldDecrementDesiredCapacity).toBe('true');
+    expect(emulator().calls('autoscaling', 'SetDesiredCapacity')).toEqual([]);
+    const out = await emulator().client(AutoScalingClient).send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['web'] }));
+    expect(out.AutoScalingGroups![0].DesiredCapacity).toBe(3);
   });
 
   test('the new version keeps user data, block devices and metadata options; only the image changes; the group points at it', async () => {

@@ -140,11 +140,11 @@ describe('IAM', () => {
     const template = Template.fromStack(stack);
     const groupRef = stack.getLogicalId(stack.node.findChild('WebGroup').node.defaultChild as CfnElement);
     const [run] = statementsWith(template, RUN_FUNCTION, 'autoscaling:EnterStandby');
-    expect(run.Action).toEqual(['autoscaling:EnterStandby', 'autoscaling:ExitStandby', 'autoscaling:UpdateAutoScalingGroup',
+    expect(run.Action).toEqual(['autoscaling:EnterStandby', 'autoscaling:ExitStandby', 'autoscaling:SetDesiredCapacity', 'autoscaling:UpdateAutoScalingGroup',
       'autoscaling:StartInstanceRefresh', 'autoscaling:CancelInstanceRefresh', 'autoscaling:RollbackInstanceRefresh']);
     expect(resolved(stack, run.Resource)).toBe(`arn:<AWS::Partition>:autoscaling:eu-west-1:111111111111:autoScalingGroup:*:autoScalingGroupName/<${groupRef}>`);
     const [event] = statementsWith(template, EVENT_FUNCTION, 'autoscaling:ExitStandby');
-    expect(event.Action).toEqual(['autoscaling:ExitStandby', 'autoscaling:CancelInstanceRefresh', 'autoscaling:RollbackInstanceRefresh']);
+    expect(event.Action).toEqual(['autoscaling:ExitStandby', 'autoscaling:SetDesiredCapacity', 'autoscaling:CancelInstanceRefresh', 'autoscaling:RollbackInstanceRefresh']);
     expect(statementsWith(template, EVENT_FUNCTION, 'autoscaling:EnterStandby')).toEqual([]);
   });
 
