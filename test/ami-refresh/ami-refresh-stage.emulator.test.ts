@@ -116,6 +116,35 @@ describeWithEmulator('AmiRefreshStage on the emulator', emulator => {
     expect(statesEntered(result).filter(n => n === 'ImagePoll')).toHaveLength(3);
   });
 
+  // EC2 user guide, launch template quotas (10,000 versions per template); EC2 API reference,
+  // DeleteLaunchTemplateVersions (moto 5.2.1 lacks it: its answer is scripted here).
+  test('a template with many versions the stage made: the oldest are deleted after publishing, the default and the newest kept', async () => {
+    const s = await prepare();
+    const ec2Client = emulator().client(EC2Client);
+    for (let n = 2; n <= 25; n++) {
+      await ec2Client.send(new CreateLaunchTemplateVersionCommand({
+        LaunchTemplateId: s.launchTemplateId,
+        SourceVersion: '1',
+        VersionDescription: `ami-${n.toString(16).padStart(8, '0')} from pipeline execution old-${n}`,
+        LaunchTemplateData: { ImageId: 'ami-12c6146b' },
+      }));
+    }
+    emulator().script('ec2', 'DeleteLaunchTemplateVersions', (input: any) => ({
+      body: {
+        successfullyDeletedLaunchTemplateVersionSet: Object.keys(input).filter(k => k.startsWith('LaunchTemplateVersion.'))
+          .map(k => ({ launchTemplateId: s.launchTemplateId, versionNumber: input[k] })),
+      },
+    }));
+    await emulator().waitForExecution((await startRun(s)).executionArn);
+    const { kind, input } = onlyResult();
+    expect(kind).toBe('success');
+    expect(input.outputVariables.LaunchTemplateVersion).toBe('26');
+    const [call] = emulator().calls('ec2', 'DeleteLaunchTemplateVersions');
+    // Versions 2-25 are the stage's (version 1, the default and the group's, is not): the 20 newest of them stay.
+    expect(Object.entries(call.input).filter(([k]) => k.startsWith('LaunchTemplateVersion.')).map(([, v]) => Number(v)).sort((a, b) => a - b)).toEqual([2, 3, 4, 5]);
+    expect(input.executionDetails.summary).toContain('deleted 4 old launch template version(s)');
+  });
+
   test('a failure after CreateImage (publishing refused): the instance is back in service, one failure', async () => {
     const s = await prepare();
     emulator().script('ec2', 'CreateLaunchTemplateVersion', { error: { code: 'UnauthorizedOperation', message: 'not allowed', status: 403 } });
