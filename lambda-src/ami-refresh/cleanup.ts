@@ -3,7 +3,7 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { autoscaling } from './clients';
 import { AmiWork, InstanceNotReady } from './config';
-import { ACTIVE_REFRESH, describeGroup, lifecycleState } from './group';
+import { ACTIVE_REFRESH, describeGroup, lifecycleState, recentRefreshes, startedSince } from './group';
 import { reasonOf } from '../core/errors';
 import { logger } from '../core/logger';
 
@@ -37,22 +37,27 @@ async function restoreDesiredCapacity(groupName: string, capacity: number): Prom
   logger.info('desired capacity restored', { groupName, desiredCapacity: capacity });
 }
 
-/** Cancels the run's refresh, or rolls it back when auto-rollback is on, if it still runs. Returns what was done. */
+/**
+ * Cancels the run's refresh, or rolls it back when auto-rollback is on, if it still runs; a refresh
+ * whose id the run never got is found by when it was asked for. Returns what was done.
+ */
 export async function stopRefresh(work: AmiWork): Promise<string | undefined> {
-  if (!work.refreshId) return undefined;
+  const refreshId = work.refreshId
+    ?? (work.refreshRequestedAt ? startedSince(await recentRefreshes(work.groupName), work.refreshRequestedAt)?.InstanceRefreshId : undefined);
+  if (!refreshId) return undefined;
   const out = await autoscaling().send(new DescribeInstanceRefreshesCommand({
-    AutoScalingGroupName: work.groupName, InstanceRefreshIds: [work.refreshId],
+    AutoScalingGroupName: work.groupName, InstanceRefreshIds: [refreshId],
   }));
   const status = out.InstanceRefreshes?.[0]?.Status;
   if (!status || !ACTIVE_REFRESH.includes(status) || status === 'Cancelling' || status === 'RollbackInProgress') return undefined;
   if (work.autoRollback) {
     await autoscaling().send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: work.groupName }));
-    logger.info('rolled back the instance refresh', { refreshId: work.refreshId });
-    return `instance refresh ${work.refreshId} was rolled back`;
+    logger.info('rolled back the instance refresh', { refreshId });
+    return `instance refresh ${refreshId} was rolled back`;
   }
   await autoscaling().send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: work.groupName }));
-  logger.info('cancelled the instance refresh', { refreshId: work.refreshId });
-  return `instance refresh ${work.refreshId} was cancelled`;
+  logger.info('cancelled the instance refresh', { refreshId });
+  return `instance refresh ${refreshId} was cancelled`;
 }
 
 /**
@@ -67,7 +72,7 @@ export async function undoWork(work: AmiWork | undefined): Promise<string | unde
     if (stopped) said.push(stopped);
   } catch (err) {
     logger.error('the refresh could not be stopped', { refreshId: work.refreshId, error: reasonOf(err) });
-    said.push(`instance refresh ${work.refreshId} could not be stopped: ${reasonOf(err)}`);
+    said.push(`instance refresh ${work.refreshId ?? 'the run asked for'} could not be stopped: ${reasonOf(err)}`);
   }
   for (let attempt = 1; ; attempt++) {
     try {

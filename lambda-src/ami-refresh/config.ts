@@ -49,6 +49,8 @@ export interface AmiWork {
   readonly standby?: boolean;
   /** ExitStandby raises the desired capacity that EnterStandby kept: it goes back to this. */
   readonly restoreDesiredCapacity?: number;
+  /** When the run first asked for its refresh: a retry or cleanup finds the refresh by it when its id was never answered. */
+  readonly refreshRequestedAt?: string;
   readonly refreshId?: string;
   readonly autoRollback?: boolean;
 }

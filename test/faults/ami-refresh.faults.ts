@@ -1,7 +1,7 @@
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { Duration } from 'aws-cdk-lib';
 import { appliedThenDrop, drop, fakeCodePipeline, hang, serverError, throttled } from './fault-replies';
-import { amiRunHelpers, lifecycleStates } from '../ami-refresh/emulator-run';
+import { amiRunHelpers, lifecycleStates, refreshAnswer } from '../ami-refresh/emulator-run';
 import { ScriptedReply } from '../emulator/aws-protocol';
 import { describeWithEmulator } from '../emulator/harness';
 import { PIPELINE_EXECUTION_ID } from '../vm-command/emulator-run';
@@ -75,6 +75,54 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
       expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
       expect(await allInService()).toBe(true);
     }, 90_000);
+
+  // EC2 API reference, CreateImage and "Error codes": a second CreateImage of a name answers
+  // InvalidAMIName.Duplicate; DescribeImages is eventually consistent ("Eventual consistency in the
+  // Amazon EC2 API"). moto checks no duplicate names: the refusal and the late listing are scripted.
+  test('CreateImage applied, then dropped, and the image not listed yet: the retry adopts it once it is listed; one image, one success', async () => {
+    const s = await prepare();
+    let created = false;
+    let hidden = 2;
+    emulator().script('ec2', 'CreateImage', () => {
+      if (created) return { error: { code: 'InvalidAMIName.Duplicate', message: `AMI name web-${PIPELINE_EXECUTION_ID} is already in use by AMI` } };
+      created = true;
+      return appliedThenDrop;
+    });
+    emulator().script('ec2', 'DescribeImages', (input: any) => (
+      created && input['Filter.1.Name'] === 'name' && hidden-- > 0 ? { body: { imagesSet: [] } } : undefined));
+    const codepipeline = fakeCodePipeline(emulator);
+    const result = await emulator().waitForExecution((await startRun(s)).executionArn, 60_000);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
+    expect(emulator().calls('ec2', 'CreateImage')).toHaveLength(2);
+    expect(await ownImages()).toBe(1);
+    expect(await allInService()).toBe(true);
+  }, 90_000);
+
+  // EC2 Auto Scaling API reference, StartInstanceRefresh (InstanceRefreshInProgress while one runs) and
+  // DescribeInstanceRefreshes (StartTime). moto has no refreshes: they are scripted.
+  test('an unpinned StartInstanceRefresh applied, then dropped: the retry adopts the refresh started since it asked, one success', async () => {
+    const s = await prepare({ instanceRefresh: { pinVersion: false } });
+    let startedAt: string | undefined;
+    emulator().script('autoscaling', 'StartInstanceRefresh', () => {
+      if (startedAt) return { error: { code: 'InstanceRefreshInProgress', message: 'An Instance Refresh is already in progress' } };
+      startedAt = new Date().toISOString();
+      return { fault: 'applied-then-drop', body: { InstanceRefreshId: 'r-1' } };
+    });
+    // The function lists the group's refreshes; the state machine's poll names r-1.
+    emulator().script('autoscaling', 'DescribeInstanceRefreshes', (input: any) => (!startedAt ? { body: { InstanceRefreshes: [] } }
+      : refreshAnswer('r-1', input['InstanceRefreshIds.member.1'] ? 'Successful' : 'InProgress', { StartTime: startedAt })));
+    emulator().script('autoscaling', 'CancelInstanceRefresh', { body: { InstanceRefreshId: 'r-1' } });
+    const codepipeline = fakeCodePipeline(emulator);
+    const result = await emulator().waitForExecution((await startRun(s)).executionArn, 60_000);
+    expect(result.status).toBe('SUCCEEDED');
+    const [success] = codepipeline.results();
+    expect(codepipeline.results()).toHaveLength(1);
+    expect(success.operation).toBe('PutJobSuccessResult');
+    expect(success.input.outputVariables.InstanceRefreshId).toBe('r-1');
+    expect(emulator().calls('autoscaling', 'StartInstanceRefresh')).toHaveLength(1);
+    expect(emulator().calls('autoscaling', 'CancelInstanceRefresh')).toEqual([]);
+  }, 90_000);
 
   test('the image poll answered 5xx: the SDK task is retried and the run succeeds once', async () => {
     const s = await prepare();
