@@ -1,3 +1,4 @@
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { Duration } from 'aws-cdk-lib';
 import { appliedThenDrop, drop, fakeCodePipeline, hang, serverError, throttled } from './fault-replies';
@@ -122,6 +123,18 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
     expect(success.input.outputVariables.InstanceRefreshId).toBe('r-1');
     expect(emulator().calls('autoscaling', 'StartInstanceRefresh')).toHaveLength(1);
     expect(emulator().calls('autoscaling', 'CancelInstanceRefresh')).toEqual([]);
+  }, 90_000);
+
+  // EC2 Auto Scaling API reference, ExitStandby: the desired capacity is incremented.
+  test('ExitStandby applied, then dropped, for a group at its minimum: the retry still sets the desired capacity back', async () => {
+    const s = await prepare({}, { size: 1 });
+    firstCalls('autoscaling', 'ExitStandby', appliedThenDrop);
+    const codepipeline = fakeCodePipeline(emulator);
+    await emulator().waitForExecution((await startRun(s)).executionArn, 60_000);
+    expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
+    const out = await emulator().client(AutoScalingClient).send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['web'] }));
+    expect(out.AutoScalingGroups![0].DesiredCapacity).toBe(1);
+    expect(await allInService()).toBe(true);
   }, 90_000);
 
   test('the image poll answered 5xx: the SDK task is retried and the run succeeds once', async () => {
