@@ -26,15 +26,16 @@ export async function refresh(event: unknown): Promise<{ refreshId: string; dead
   const settings = config.refresh;
   if (!settings) throw new StageError('the stage has no instance refresh');
   const version = String(published.launchTemplateVersion);
+  const requestedAt = ((await getRun(runId))?.work as AmiWork | undefined)?.refreshRequestedAt ?? new Date().toISOString();
   const work: AmiWork = {
     groupName: config.groupName,
     instanceId: bake.instanceId,
     standby: config.capture === 'standby',
     restoreDesiredCapacity: bake.restoreDesiredCapacity,
-    refreshRequestedAt: ((await getRun(runId))?.work as AmiWork | undefined)?.refreshRequestedAt ?? new Date().toISOString(),
+    refreshRequestedAt: requestedAt,
     autoRollback: settings.preferences.AutoRollback,
   };
-  let refreshId = await adoptable(config, version, work.refreshRequestedAt!);
+  let refreshId = await adoptable(config, version, requestedAt);
   if (!refreshId) {
     // Recorded before the call: an answer lost on the way back still leaves the run its refresh.
     await recordWork(runId, { ...work });
@@ -48,7 +49,7 @@ export async function refresh(event: unknown): Promise<{ refreshId: string; dead
       refreshId = out.InstanceRefreshId!;
     } catch (err) {
       if ((err as Error).name !== 'InstanceRefreshInProgress') throw err;
-      refreshId = await adoptable(config, version, work.refreshRequestedAt!);
+      refreshId = await adoptable(config, version, requestedAt);
       if (!refreshId) throw new StageError(`Auto Scaling group ${config.groupName} has another instance refresh in progress`);
     }
   }
