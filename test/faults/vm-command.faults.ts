@@ -221,7 +221,7 @@ describeWithEmulator('VmCommandStage faults', emulator => {
         (String(input.Key.pk.S).startsWith('command#') ? { error: { code: 'AccessDeniedException', message: 'not allowed' } } : undefined));
       emulator().script('ssm', 'GetCommandInvocation', { body: { Status: 'InProgress' } });
       const codepipeline = fakeCodePipeline(emulator);
-      const result = await emulator().waitForExecution((await startRun(s)).executionArn, 60_000);
+      const result = await emulator().waitForExecution((await startRun(s)).executionArn);
       expect(result.status).toBe('SUCCEEDED');
       expect(await commandsOfRun()).toBe(1);
       expect(emulator().calls('ssm', 'CancelCommand').map(c => c.input.CommandId)).toEqual([await commandOfRun()]);
