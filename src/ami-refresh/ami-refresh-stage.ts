@@ -316,6 +316,8 @@ export class AmiRefreshStage extends PipelineStage {
     if (props.pruning || props.shareWithAccounts?.length) {
       run.addToRolePolicy(new iam.PolicyStatement({ actions: ownImages, resources: [image, snapshot], conditions: { StringEquals: stageTag } }));
     }
+    // Pruning keeps an image another account may launch: it reads the candidates' launch permissions.
+    if (props.pruning) run.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeImageAttribute'], resources: [image] }));
     run.addToRolePolicy(new iam.PolicyStatement({
       actions: ['ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate', 'ec2:DeleteLaunchTemplateVersions'],
       resources: [template],
@@ -392,7 +394,7 @@ export class AmiRefreshStage extends PipelineStage {
 function createSharedParts(functions: LongRunningJobFunctions): void {
   functions.grantAnyResource(functions.runFunction, [
     'autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeInstanceRefreshes',
-    'ec2:DescribeImages', 'ec2:DescribeImageAttribute', 'ec2:DescribeInstances', 'ec2:DescribeLaunchTemplates', 'ec2:DescribeLaunchTemplateVersions',
+    'ec2:DescribeImages', 'ec2:DescribeInstances', 'ec2:DescribeLaunchTemplates', 'ec2:DescribeLaunchTemplateVersions',
   ], 'Auto Scaling and EC2 Describe* calls support no resource-level permissions.');
   functions.grantAnyResource(functions.eventFunction, ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeInstanceRefreshes'],
     'Auto Scaling Describe* calls support no resource-level permissions.');

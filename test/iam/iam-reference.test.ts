@@ -17,16 +17,6 @@ const KNOWN_FINDINGS: string[] = [
   // aws-cdk-lib's own grant on the test pipeline's source action role (Bucket.grantWrite puts the
   // bucket ARN beside bucket/* for object-only actions): not the library's, and harmless.
   ...['weight:vm+slack', 'weight:ami', 'weight:ansible-ssh', 'weight:ansible-ssm', 'options:vm-output+ami-copies'].map(stack => `${stack} PipelineSourceCodePipelineActionRoleDefaultPolicy2D565925: resource arn:aws:s3:::pipelineartifactsbucket22248f97 is no resource type of s3:DeleteObject*, s3:PutObject, s3:PutObjectLegalHold, s3:PutObjectRetention, s3:PutObjectTagging, s3:PutObjectVersionTagging, s3:Abort*`),
-  // Issue 20 "Broader than needed": iam:PassRole for the instance profile without iam:PassedToService = ec2.amazonaws.com.
-  ...['options:vm-output+ami-copies', 'example:ExamplePipelineStack'].map(stack => `${stack} AmiRefreshStageSharedRunFunctionServiceRoleDefaultPolicyB0E90402: iam:PassRole without iam:PassedToService`),
-  ...['weight:ami', 'options:vm-output+ami-copies', 'example:ExamplePipelineStack'].flatMap(stack => [
-    // Issue 20 item 1 (AmiRefreshStage launch permissions, being reworked): RunInstances is granted on '*'
-    // narrowed by ec2:LaunchTemplate; the reference gives RunInstances resource types (launch-template, image, instance...).
-    `${stack} AmiRefreshStageSharedRunFunctionServiceRoleDefaultPolicyB0E90402: ec2:RunInstances on '*'`,
-    // Not in issue 20 (found by this check): ec2:DescribeImageAttribute has the resource type image
-    // (Service Authorization Reference, Amazon EC2: DescribeImageAttribute), granted on '*' with the Describe* calls.
-    `${stack} AmiRefreshStageSharedRunFunctionServiceRoleDefaultPolicyB0E90402: ec2:DescribeImageAttribute on '*'`,
-  ]),
 ];
 
 async function findingsOf(statement: Statement): Promise<Finding[]> {

@@ -20,11 +20,6 @@ const KNOWN_UNUSED: string[] = [
   // Issue 20 item 5: job renewal within the 20 minutes a Lambda action has to answer.
   'PIPELINE_LAMBDA_REPLY_LIMIT_MS',
   'PIPELINE_LAMBDA_ACTION_MAX_MS',
-  // Issue 20 item 6: output variables of one action together.
-  'PIPELINE_OUTPUT_VARIABLES_MAX_BYTES',
-  // Issue 20 item 7: pruning launch template versions.
-  'LAUNCH_TEMPLATE_MAX_VERSIONS',
-  'DELETE_LAUNCH_TEMPLATE_VERSIONS_PER_CALL',
   // Issue 20 item 8: ExitStandby and the group's desired capacity.
   'STANDBY_INSTANCES_PER_CALL',
 ];
