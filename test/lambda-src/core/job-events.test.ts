@@ -75,6 +75,7 @@ test('an execution that already ended is not an error; an action that did not st
   expect(sfn.calls()).toHaveLength(0);
 });
 
+// Step Functions API reference, StopExecution: ExecutionDoesNotExist is the answer for an execution there is no stopping; anything else may leave it running.
 test.each([
   ['throttled', 'ThrottlingException'],
   ['refused', 'AccessDeniedException'],
