@@ -289,7 +289,7 @@ export class VmCommandStage extends PipelineStage {
       functions.grantAnyResource(run, ['ec2:DescribeInstances'],
         'ec2:DescribeInstances supports no resource-level permissions; pre-flight lists the running instances carrying the target tags to fail on any that SSM does not manage.');
     }
-    grantSendCommand(run, props.targets, command.documentArn, props.allowTargetsFromFile ?? false);
+    grantSendCommand(run, props.targets, command.documentArn, props.allowTargetsFromFile ?? false, props.outputBucket?.bucketArn);
     functions.eventFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [this.stateMachine.stateMachineArn] }));
 
     acknowledgeInvokeOfVersions(this.stateMachine, run, 'Step Functions invokes the stage\'s own function; CDK grants its versions and aliases too.');

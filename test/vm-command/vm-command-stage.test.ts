@@ -147,6 +147,19 @@ describe('IAM', () => {
     expect(statements.every(s => s.Condition === undefined)).toBe(true);
   });
 
+  // Service Authorization Reference, AWS Systems Manager: SendCommand's resource types are document
+  // (required), instance, managed-instance and bucket (the bucket of `OutputS3BucketName`).
+  test('with an output bucket, SendCommand also covers the bucket, and only with one', () => {
+    const withBucket = pipelineStack();
+    const bucket = new s3.Bucket(withBucket.stack, 'Output');
+    new VmCommandStage(withBucket.stack, 'Vm', { targets: VmTargets.instanceIds(IDS), command: VmCommand.shell(['x']), outputBucket: bucket })
+      .addToPipeline(withBucket.pipeline, { input: withBucket.source });
+    const statements = sendCommandStatements(Template.fromStack(withBucket.stack));
+    expect(statements.map(s => withBucket.stack.resolve(s.Resource))).toContainEqual({ 'Fn::GetAtt': [withBucket.stack.getLogicalId(bucket.node.defaultChild as CfnElement), 'Arn'] });
+    const { stack } = stageIn();
+    expect(JSON.stringify(sendCommandStatements(Template.fromStack(stack)))).not.toContain('s3');
+  });
+
   test('tag targets scope SendCommand on instances with an ssm:resourceTag condition', () => {
     const { stack } = stageIn({ targets: VmTargets.tags({ Env: ['prod'], Role: ['web', 'api'] }) });
     const [document, instances] = sendCommandStatements(Template.fromStack(stack));
