@@ -1,7 +1,7 @@
 import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import type { CodePipelineEvent } from 'aws-lambda';
 import { awsClient } from './aws-clients';
-import { InputError, reasonOf } from './errors';
+import { clip, InputError, reasonOf } from './errors';
 import { logger } from './logger';
 import { PIPELINE_FAILURE_MESSAGE_MAX_CHARS as MAX_FAILURE_MESSAGE } from '../../src/core/private/quotas';
 
@@ -15,10 +15,12 @@ export type JobOutcome =
 
 const codepipeline = () => awsClient(CodePipelineClient);
 
-/** A reason CodePipeline accepts: 1 to 5000 characters, whatever the error carried. */
+/**
+ * A reason CodePipeline accepts: 1 to 5000 characters, whatever the error carried. A longer one
+ * loses its middle: its head says what failed, its tail what cleanup did.
+ */
 export function failureMessage(reason: string): string {
-  const text = reason.trim() || 'the action failed without a reason';
-  return text.length > MAX_FAILURE_MESSAGE ? `${text.slice(0, MAX_FAILURE_MESSAGE - 3)}...` : text;
+  return clip(reason.trim() || 'the action failed without a reason', MAX_FAILURE_MESSAGE);
 }
 
 /**

@@ -140,6 +140,7 @@ const USER_PARAMETERS_BUDGET = 700;
 /** How often EventBridge retries delivering an event, and Lambda retries a failed invocation, before the event goes to the dead-letter queue. */
 const TIMEOUT_MARGIN = Duration.minutes(2);
 const PARAMETER_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+const ENVIRONMENT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_CONCURRENCY = /^([1-9][0-9]*|[1-9][0-9]?%|100%)$/;
 const MAX_ERRORS = /^([0-9]+|[0-9][0-9]?%|100%)$/;
 
@@ -190,7 +191,7 @@ export class VmCommandStage extends PipelineStage {
     const maxErrors = props.maxErrors ?? '0';
     validateProps(this, 'VmCommandStage', () => {
       command = props.command.bind(this);
-      validate(props, command.workingDirectoryParameter, command.executionTimeoutParameter);
+      validate(props, command);
       requireDurationInRange('deliveryTimeout', deliveryTimeout, Duration.seconds(30), MAX_RUN);
       requireDurationInRange('executionTimeout', executionTimeout, Duration.seconds(1), Duration.hours(48));
       requireDurationInRange('backstopInterval', backstopInterval, Duration.seconds(1), Duration.minutes(10));
@@ -376,7 +377,8 @@ function runTimeout(props: VmCommandStageProps, parts: {
   return derived;
 }
 
-function validate(props: VmCommandStageProps, workingDirectoryParameter?: string, executionTimeoutParameter?: string): void {
+function validate(props: VmCommandStageProps, command: VmCommandConfig): void {
+  const { workingDirectoryParameter, executionTimeoutParameter } = command;
   if (props.workingDirectory !== undefined) {
     requireNonEmptyString('workingDirectory', props.workingDirectory);
     if (!workingDirectoryParameter) invalid('workingDirectory', 'be used with a document that takes one (set `workingDirectoryParameter`)', props.workingDirectory);
@@ -387,6 +389,14 @@ function validate(props: VmCommandStageProps, workingDirectoryParameter?: string
   const names = [props.parameters, props.variableParameters, props.fileParameters].flatMap(m => Object.keys(m ?? {}));
   for (const name of names) {
     requireMatch('parameter name', name, PARAMETER_NAME, 'be 1 to 128 characters of A-Z, a-z, 0-9, _, . and -');
+  }
+  if (command.script) {
+    // A shell or PowerShell command takes only its own parameters: the others become environment variables of the script.
+    const own = new Set([...Object.keys(command.parameters), workingDirectoryParameter, executionTimeoutParameter]);
+    for (const name of names.filter(n => !own.has(n))) {
+      requireMatch('parameter name', name, ENVIRONMENT_NAME,
+        'be an environment variable name for a shell or PowerShell command (a letter or _, then letters, digits and _)');
+    }
   }
   validateParametersFileProps(props.parametersFile, props.fileParameters);
   if (props.parametersFile === undefined && props.allowTargetsFromFile) invalid('allowTargetsFromFile', 'be used with `parametersFile`', true);
