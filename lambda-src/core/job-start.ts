@@ -7,6 +7,7 @@ import { parseInput, parseJson } from './input';
 import { reportOutcome } from './job-report';
 import { createRun, markReported, registerJob } from './job-table';
 import { logger } from './logger';
+import { bytesOf, RUN_INPUT_MAX_BYTES } from './payload';
 import { CodePipelineJob, isRefusal, JobOutcome, runPipelineJob } from './pipeline-job';
 
 /*
@@ -34,12 +35,17 @@ export function handleJobStart(event: CodePipelineEvent, prepare: PrepareRun): P
     const { stateMachineArn, pipelineExecutionId } = parseInput(JobParametersSchema.passthrough(), userParameters, 'action user parameters');
     const input = await prepare(job, userParameters);
     const runId = job.id;
+    const executionInput = JSON.stringify({ ...input, runId });
+    if (bytesOf(executionInput) > RUN_INPUT_MAX_BYTES) {
+      throw new InputError(`the run's input (its parameters and targets) is ${Math.ceil(bytesOf(executionInput) / 1024)} KiB; at most `
+        + `${RUN_INPUT_MAX_BYTES / 1024} KiB travel in the run's state, which Step Functions bounds to 256 KiB: pass fewer or shorter values`);
+    }
     const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}`;
     // The run is recorded before the execution starts, so that even a run that ends at once finds it.
     // A job delivered twice keeps its first record (and the work recorded in it); starting the same
     // execution again with the same input is a no-op for Step Functions.
     const created = await createRun({ runId, jobId: job.id, stateMachineArn, executionArn, pipelineExecutionId });
-    await startExecution(stateMachineArn, runId, JSON.stringify({ ...input, runId }));
+    await startExecution(stateMachineArn, runId, executionInput);
     logger.info(created ? 'started run' : 'the job was delivered again; its run is started', { runId, executionArn });
     return { status: 'pending' };
   });

@@ -3,6 +3,7 @@ import type { CodePipelineEvent } from 'aws-lambda';
 import { awsClient } from './aws-clients';
 import { clip, InputError, reasonOf } from './errors';
 import { logger } from './logger';
+import { boundOutputVariables } from './payload';
 import { PIPELINE_FAILURE_MESSAGE_MAX_CHARS as MAX_FAILURE_MESSAGE } from '../../src/core/private/quotas';
 
 export type CodePipelineJob = CodePipelineEvent['CodePipeline.job'];
@@ -53,7 +54,7 @@ export async function putJobSuccess(jobId: string, summary?: string, outputVaria
   const taken = await sendJobResult(jobId, new PutJobSuccessResultCommand({
     jobId,
     executionDetails: summary ? { summary: summary.slice(0, 2048) } : undefined,
-    outputVariables,
+    outputVariables: outputVariables && boundOutputVariables(outputVariables),
   }));
   if (taken) logger.info('reported job success', { jobId });
   return taken;

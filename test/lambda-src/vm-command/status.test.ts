@@ -3,7 +3,9 @@ import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/clie
 import { GetCommandInvocationCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { conditionalCheckFailed, runItem } from './fixtures';
-import { evaluate, logsLink, toleratedFailures } from '../../../lambda-src/vm-command/evaluate';
+import { bytesOf } from '../../../lambda-src/core/payload';
+import { evaluate, logsLink, RESULTS_MAX_BYTES, toleratedFailures } from '../../../lambda-src/vm-command/evaluate';
+import { PIPELINE_OUTPUT_VARIABLES_MAX_BYTES } from '../../../src/core/private/quotas';
 import { status as handler } from '../../../lambda-src/vm-command/status';
 
 const ssm = mockClient(SSMClient);
@@ -140,6 +142,20 @@ describe('evaluate', () => {
     expect(outcome.message).toContain('- i-00000005: Failed\n');
     expect(outcome.message).not.toContain('- i-00000006:');
     expect(outcome.message).toContain('- and 2 more failed instance(s)');
+  });
+
+  // CodePipeline quotas, "Maximum size of output variables" (122,880 bytes for one action); Step Functions
+  // quotas, 256 KiB per state: the outcome is part of the run's state.
+  test('a fleet of 6,000 targets: Results is bounded and says how many it leaves out; the variables fit CodePipeline\'s limit', () => {
+    const results = Array.from({ length: 6000 }, (_, i) => ({ instanceId: `i-${i.toString(16).padStart(17, '0')}`, status: 'Success' }));
+    const outcome = evaluate({ ...context, maxErrors: '0' }, results);
+    const variables = outcome.outputVariables!;
+    expect(bytesOf(variables.Results)).toBeLessThanOrEqual(RESULTS_MAX_BYTES);
+    expect(variables.Results).toMatch(/,\.\.\.and \d+ more \(see the command's invocations\)$/);
+    const listed = variables.Results.split(',').length - 1;
+    expect(variables.Results).toContain(`...and ${6000 - listed} more`);
+    expect(Object.entries(variables).reduce((sum, [k, v]) => sum + bytesOf(k) + bytesOf(v), 0)).toBeLessThanOrEqual(PIPELINE_OUTPUT_VARIABLES_MAX_BYTES);
+    expect(evaluate(context, results.slice(0, 2)).outputVariables!.Results).toBe(`${results[0].instanceId}=Success,${results[1].instanceId}=Success`);
   });
 
   test('the logs link filters the log group on the command and instance', () => {
