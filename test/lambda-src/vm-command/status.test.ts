@@ -5,8 +5,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { conditionalCheckFailed, runItem } from './fixtures';
 import { bytesOf } from '../../../lambda-src/core/payload';
 import { evaluate, logsLink, RESULTS_MAX_BYTES, toleratedFailures } from '../../../lambda-src/vm-command/evaluate';
-import { PIPELINE_OUTPUT_VARIABLES_MAX_BYTES } from '../../../src/core/private/quotas';
 import { status as handler } from '../../../lambda-src/vm-command/status';
+import { PIPELINE_OUTPUT_VARIABLES_MAX_BYTES } from '../../../src/core/private/quotas';
 
 const ssm = mockClient(SSMClient);
 const dynamodb = mockClient(DynamoDBClient);
@@ -154,7 +154,8 @@ describe('evaluate', () => {
     expect(variables.Results).toMatch(/,\.\.\.and \d+ more \(see the command's invocations\)$/);
     const listed = variables.Results.split(',').length - 1;
     expect(variables.Results).toContain(`...and ${6000 - listed} more`);
-    expect(Object.entries(variables).reduce((sum, [k, v]) => sum + bytesOf(k) + bytesOf(v), 0)).toBeLessThanOrEqual(PIPELINE_OUTPUT_VARIABLES_MAX_BYTES);
+    const total = Object.entries(variables).reduce((sum, [k, v]) => sum + bytesOf(k) + bytesOf(v), 0);
+    expect(total).toBeLessThanOrEqual(PIPELINE_OUTPUT_VARIABLES_MAX_BYTES);
     expect(evaluate(context, results.slice(0, 2)).outputVariables!.Results).toBe(`${results[0].instanceId}=Success,${results[1].instanceId}=Success`);
   });
 
