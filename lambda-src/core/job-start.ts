@@ -20,6 +20,8 @@ import { CodePipelineJob, isRefusal, JobOutcome, runPipelineJob } from './pipeli
 export const JobParametersSchema = z.object({
   stateMachineArn: z.string().regex(/^arn:[\w-]+:states:[\w-]+:\d{12}:stateMachine:[\w.-]+$/, 'expected a state machine ARN'),
   pipelineExecutionId: z.string().min(1).optional(),
+  /** How old a job may grow before the run renews it, derived from the stage's backstop interval. */
+  renewAfterSeconds: z.number().int().positive().optional(),
 });
 
 /** Turns a new job and its user parameters into the construct's part of the execution input. */
@@ -32,7 +34,7 @@ export function handleJobStart(event: CodePipelineEvent, prepare: PrepareRun): P
     const continuationToken = job.data.continuationToken;
     if (continuationToken) return continueRun(continuationToken, job.id);
     const userParameters = parseJson(job.data.actionConfiguration.configuration.UserParameters || '{}', 'action user parameters');
-    const { stateMachineArn, pipelineExecutionId } = parseInput(JobParametersSchema.passthrough(), userParameters, 'action user parameters');
+    const { stateMachineArn, pipelineExecutionId, renewAfterSeconds } = parseInput(JobParametersSchema.passthrough(), userParameters, 'action user parameters');
     const input = await prepare(job, userParameters);
     const runId = job.id;
     const executionInput = JSON.stringify({ ...input, runId });
@@ -44,7 +46,9 @@ export function handleJobStart(event: CodePipelineEvent, prepare: PrepareRun): P
     // The run is recorded before the execution starts, so that even a run that ends at once finds it.
     // A job delivered twice keeps its first record (and the work recorded in it); starting the same
     // execution again with the same input is a no-op for Step Functions.
-    const created = await createRun({ runId, jobId: job.id, stateMachineArn, executionArn, pipelineExecutionId });
+    const created = await createRun({
+      runId, jobId: job.id, stateMachineArn, executionArn, pipelineExecutionId, renewAfterMs: renewAfterSeconds && renewAfterSeconds * 1000,
+    });
     await startExecution(stateMachineArn, runId, executionInput);
     logger.info(created ? 'started run' : 'the job was delivered again; its run is started', { runId, executionArn });
     return { status: 'pending' };

@@ -248,7 +248,7 @@ export class AmiRefreshStage extends PipelineStage {
       },
     });
     this.stateMachine = stateMachine;
-    this.job = new LongRunningJob(this, 'Job', { functions, stateMachine, constructName: 'AmiRefreshStage' });
+    this.job = new LongRunningJob(this, 'Job', { functions, stateMachine, constructName: 'AmiRefreshStage', backstopInterval });
     this.grant(props, functions, launchTemplate);
     if (refresh) this.watchRefreshes(functions);
   }

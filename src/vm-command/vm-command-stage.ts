@@ -15,7 +15,7 @@ import { VmTargets } from './targets';
 import { FileParameterType } from '../core/file-parameter-type';
 import { PipelineStage, RenderActionsOptions } from '../core/pipeline-stage';
 import { lambdaTargetWithDeadLetterQueue } from '../core/private/event-delivery';
-import { LongRunningJob, LongRunningJobFunctions } from '../core/private/long-running-job';
+import { LongRunningJob, LongRunningJobFunctions, MAX_BACKSTOP_INTERVAL } from '../core/private/long-running-job';
 import { acknowledgeInvokeOfVersions, acknowledgeWildcard, nagArn } from '../core/private/nag';
 import { requireParametersFileInput, validateParametersFileProps } from '../core/private/parameters-file';
 import {
@@ -194,7 +194,7 @@ export class VmCommandStage extends PipelineStage {
       validate(props, command);
       requireDurationInRange('deliveryTimeout', deliveryTimeout, Duration.seconds(30), MAX_RUN);
       requireDurationInRange('executionTimeout', executionTimeout, Duration.seconds(1), Duration.hours(48));
-      requireDurationInRange('backstopInterval', backstopInterval, Duration.seconds(1), Duration.minutes(10));
+      requireDurationInRange('backstopInterval', backstopInterval, Duration.seconds(1), MAX_BACKSTOP_INTERVAL);
       requireMatch('maxConcurrency', maxConcurrency, MAX_CONCURRENCY, 'be a number from 1 or a percentage from 1% to 100%');
       requireMatch('maxErrors', maxErrors, MAX_ERRORS, 'be a number from 0 or a percentage from 0% to 100%');
     });
@@ -247,7 +247,7 @@ export class VmCommandStage extends PipelineStage {
       },
     });
     this.stateMachine = stateMachine;
-    this.job = new LongRunningJob(this, 'Job', { functions, stateMachine, constructName: 'VmCommandStage' });
+    this.job = new LongRunningJob(this, 'Job', { functions, stateMachine, constructName: 'VmCommandStage', backstopInterval });
     this.grant(props, functions, command);
     watchCommands(functions, command);
 
@@ -261,7 +261,7 @@ export class VmCommandStage extends PipelineStage {
       } : {}),
     };
     const rendered = JSON.stringify(this.userParameters);
-    // The state machine ARN and the pipeline execution id are added to these, about 250 characters.
+    // The state machine ARN, the pipeline execution id and the renewal age are added to these, about 280 characters.
     if (!Token.isUnresolved(rendered) && rendered.length > USER_PARAMETERS_BUDGET) {
       validateProps(this, 'VmCommandStage', () => invalid('variableParameters, parametersFile and fileParameters',
         `fit in the action's 1000-character user parameters (at most ${USER_PARAMETERS_BUDGET} characters of them)`, `${rendered.length} characters`));

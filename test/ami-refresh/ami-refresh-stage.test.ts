@@ -64,7 +64,7 @@ describe('the pipeline action and state machine', () => {
     const action = pipeline.Properties.Stages.find((st: any) => st.Name === 'Ami').Actions[0];
     expect(action).toMatchObject({ ActionTypeId: { Category: 'Invoke', Provider: 'Lambda' } });
     const text = action.Configuration.UserParameters['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : '<sm>')).join('');
-    expect(JSON.parse(text)).toEqual({ commitId: '#{Source.CommitId}', stateMachineArn: '<sm>', pipelineExecutionId: '#{codepipeline.PipelineExecutionId}' });
+    expect(JSON.parse(text)).toEqual({ commitId: '#{Source.CommitId}', stateMachineArn: '<sm>', pipelineExecutionId: '#{codepipeline.PipelineExecutionId}', renewAfterSeconds: 540 });
   });
 
   test('the waits poll with direct SDK tasks and park on a DynamoDB task token; no Lambda polls', () => {

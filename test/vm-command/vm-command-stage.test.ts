@@ -60,7 +60,11 @@ describe('the pipeline action', () => {
       variables: { commitId: '#{Source.CommitId}' },
       stateMachineArn: '<state machine>',
       pipelineExecutionId: '#{codepipeline.PipelineExecutionId}',
+      // The default 5-minute backstop: nine minutes (see test/core/private/long-running-job.test.ts).
+      renewAfterSeconds: 540,
     });
+    const longBackstop = stageIn({ backstopInterval: Duration.minutes(10) });
+    expect(actionOf(longBackstop.stack).userParameters.renewAfterSeconds).toBe(300);
   });
 
   test('a stage with a parameters file needs an input artifact', () => {

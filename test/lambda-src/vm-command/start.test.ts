@@ -150,6 +150,11 @@ test('a run input larger than its share of the state fails the job before anythi
   expect(dynamodb.commandCalls(PutItemCommand)).toHaveLength(0);
 });
 
+test('the renewal age the stage derived from its backstop is kept in the run record', async () => {
+  await handler(codePipelineEvent({ actionConfiguration: { configuration: { UserParameters: userParameters({ renewAfterSeconds: 300 }) } } }));
+  expect(dynamodb.commandCalls(PutItemCommand)[0].args[0].input.Item).toMatchObject({ renewAfterMs: { N: '300000' } });
+});
+
 test('the parameters file is read from a streamed zip: an entry inflating beyond 256 KiB (a zip bomb) is refused, and no other entry is inflated', async () => {
   const bomb = new Uint8Array(50 * 1024 * 1024);
   const event = withFile({});

@@ -94,6 +94,15 @@ describe('renewing a long run\'s CodePipeline job', () => {
     expect(codepipeline.commandCalls(PutJobSuccessResultCommand)[0].args[0].input).toEqual({ jobId: 'job-1', continuationToken: 'run-1' });
   });
 
+  test('a stage with a 10-minute backstop renews at its own, shorter age: a 6-minute-old job, whose next check may come at 16 minutes', async () => {
+    const sixMinutesOld = { jobRegisteredAt: { N: String(Date.now() - 6 * 60_000) }, renewAfterMs: { N: String(5 * 60_000) } };
+    dynamodb.on(GetItemCommand).resolves({ Item: runItem(sixMinutesOld) });
+    dynamodb.on(UpdateItemCommand).resolves({ Attributes: runItem({ awaitingJob: { BOOL: true } }) });
+    codepipeline.on(PutJobSuccessResultCommand).resolves({});
+    await handler(input);
+    expect(codepipeline.commandCalls(PutJobSuccessResultCommand)[0].args[0].input).toEqual({ jobId: 'job-1', continuationToken: 'run-1' });
+  });
+
   test('a young job is not renewed', async () => {
     await handler(input);
     expect(codepipeline.calls()).toHaveLength(0);
