@@ -15,6 +15,7 @@ import { VmTargets } from './targets';
 import { FileParameterType } from '../core/file-parameter-type';
 import { PipelineStage, RenderActionsOptions } from '../core/pipeline-stage';
 import { lambdaTargetWithDeadLetterQueue } from '../core/private/event-delivery';
+import { requireHistoryWithinLimit, VM_COMMAND_HISTORY } from '../core/private/history-budget';
 import { LongRunningJob, LongRunningJobFunctions, MAX_BACKSTOP_INTERVAL } from '../core/private/long-running-job';
 import { acknowledgeInvokeOfVersions, acknowledgeWildcard, nagArn } from '../core/private/nag';
 import { requireParametersFileInput, validateParametersFileProps } from '../core/private/parameters-file';
@@ -198,9 +199,12 @@ export class VmCommandStage extends PipelineStage {
       requireMatch('maxConcurrency', maxConcurrency, MAX_CONCURRENCY, 'be a number from 1 or a percentage from 1% to 100%');
       requireMatch('maxErrors', maxErrors, MAX_ERRORS, 'be a number from 0 or a percentage from 0% to 100%');
     });
-    this.timeout = validateProps(this, 'VmCommandStage', () => runTimeout(props, {
-      deliveryTimeout, executionTimeout, backstopInterval, batches: commandBatches(props.targets, maxConcurrency),
-    }));
+    this.timeout = validateProps(this, 'VmCommandStage', () => {
+      const batches = commandBatches(props.targets, maxConcurrency);
+      const timeout = runTimeout(props, { deliveryTimeout, executionTimeout, backstopInterval, batches });
+      requireHistoryWithinLimit(timeout, backstopInterval, VM_COMMAND_HISTORY);
+      return timeout;
+    });
 
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const functions = LongRunningJobFunctions.of(this, {

@@ -247,6 +247,9 @@ describe('validation', () => {
       '`instanceRefresh.checkpointDelay` must be used with `checkpointPercentages`'],
     ['max healthy percentage out of range', () => stageIn({ instanceRefresh: { maxHealthyPercentage: 250 } }, false),
       '`instanceRefresh.maxHealthyPercentage` must be an integer from 100 to 200, got: 250'],
+    // Step Functions service quotas: a Standard execution fails at 25,000 history events.
+    ['a backstop whose cycles over the run would pass the history limit', () => stageIn({ backstopInterval: Duration.seconds(2), timeout: Duration.hours(24) }, false),
+      "`backstopInterval` must be at least 59 s for a `timeout` of 1 day: each backstop cycle adds about 13 history events and an execution fails at 25,000, got: '2 seconds'"],
     ['a backstop longer than 10 minutes', () => stageIn({ backstopInterval: Duration.minutes(11) }, false), '`backstopInterval` must be from 1 second to 10 minutes, got: \'11 minutes\''],
     ['a run longer than CodePipeline allows', () => stageIn({ imageTimeout: Duration.hours(12), imageCopy: { kmsKey: undefined, regions: ['eu-west-2'] }, instanceRefresh: { timeout: Duration.hours(13) } }, false),
       'must be at most 24 hours'],

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { A, B, RUN, statesEntered, stepsInvoked, vmRunHelpers } from './emulator-run';
 import { seedDesign } from './seed-design';
 import { dynamoDbCounts } from '../emulator/call-counts';
-import { Emulator, RecordedCall } from '../emulator/harness';
+import { Emulator, ExecutionResult, RecordedCall } from '../emulator/harness';
 
 /*
  * What one VmCommandStage run costs, against the seed design (seed-design.ts), for a command that
@@ -28,6 +28,8 @@ export interface VmRunFigures {
   readonly jobRenewals: number;
   readonly detectionMs: number;
   readonly outcome: 'success' | 'failure';
+  /** The execution's history (GetExecutionHistory). */
+  readonly history: ExecutionResult['history'];
 }
 
 function outcomeOf(calls: RecordedCall[]): 'success' | 'failure' {
@@ -48,7 +50,7 @@ function scriptCommand(emulator: Emulator, finished: (instanceId: string) => boo
 
 /** One VmCommandStage run (the stage's own template and bundled handlers). Resets the emulator first. */
 export async function measureVmRun(
-  emulator: Emulator, options: { commandMinutes: number; backstopMinutes?: number; scale?: number },
+  emulator: Emulator, options: { commandMinutes: number; backstopMinutes?: number; scale?: number; executionTimeout?: Duration },
 ): Promise<VmRunFigures> {
   await emulator.reset();
   const scale = options.scale ?? 60;
@@ -58,7 +60,7 @@ export async function measureVmRun(
   try {
     const { prepare, pipelineJob, startRun, notifyFinished, recordedCommandId, parked } = vmRunHelpers(() => emulator);
     const backstopSeconds = ((options.backstopMinutes ?? 5) * 60) / scale;
-    const s = await prepare({ backstopInterval: Duration.seconds(backstopSeconds), executionTimeout: Duration.hours(1) });
+    const s = await prepare({ backstopInterval: Duration.seconds(backstopSeconds), executionTimeout: options.executionTimeout ?? Duration.hours(1) });
     let commandEndsAt = Infinity;
     scriptCommand(emulator, () => Date.now() >= commandEndsAt);
     let renewals = 0;
@@ -93,6 +95,7 @@ export async function measureVmRun(
       jobRenewals: renewals,
       detectionMs,
       outcome: outcomeOf(calls),
+      history: result.history,
     };
   } finally {
     if (renewEnv === undefined) delete process.env.JOB_RENEW_AFTER_MS;
@@ -129,6 +132,7 @@ export async function measureSeedRun(emulator: Emulator, options: { commandMinut
     jobRenewals: 0,
     detectionMs,
     outcome: outcomeOf(calls),
+    history: result.history,
   };
 }
 

@@ -465,6 +465,9 @@ describe('validation', () => {
     ['a token duration without a timeout', { executionTimeout: Duration.seconds(Token.asNumber({ Ref: 'Seconds' })) },
       "`timeout` must be set when `executionTimeout` is a token (the run's limit adds up their values), got: undefined"],
 
+    // Step Functions service quotas: a Standard execution fails at 25,000 history events.
+    ['a backstop whose cycles over the run would pass the history limit', { backstopInterval: Duration.seconds(1) },
+      "`backstopInterval` must be at least 3 s for a `timeout` of 1 hour 12 minutes: each backstop cycle adds about 13 history events and an execution fails at 25,000, got: '1 second'"],
     ['bad max concurrency', { maxConcurrency: '0' }, "`maxConcurrency` must be a number from 1 or a percentage from 1% to 100%, got: '0'"],
     ['bad max errors', { maxErrors: '101%' }, "`maxErrors` must be a number from 0 or a percentage from 0% to 100%, got: '101%'"],
     ['blank working directory', { workingDirectory: '' }, "`workingDirectory` must not be empty, got: ''"],
