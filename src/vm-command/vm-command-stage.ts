@@ -65,7 +65,9 @@ export interface VmCommandStageProps {
   readonly maxErrors?: string;
   /**
    * Completion is event-driven (SSM's status-change events); this is how long the stage waits
-   * for an event before it checks the command itself. From 1 second to 10 minutes.
+   * for an event before it checks the command itself. From 1 second to 10 minutes, and long enough
+   * that the run's `timeout` holds fewer backstop cycles than Step Functions' 25,000 history events
+   * allow (at least 57 seconds for a 24-hour run). A long interval makes the job renew earlier.
    * @default Duration.minutes(5)
    */
   readonly backstopInterval?: Duration;
