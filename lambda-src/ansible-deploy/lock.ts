@@ -70,18 +70,39 @@ async function describeHolder(ddb: DynamoDBClient, lock: Lock): Promise<string> 
   }
 }
 
+/** The first wait before a release is tried again; it doubles up to RELEASE_MAX_DELAY_MS. */
+const RELEASE_FIRST_DELAY_MS = 250;
+const RELEASE_MAX_DELAY_MS = 5_000;
+
+/**
+ * Deletes the lock item if it is still ours. A throttled or unanswered delete is tried again for
+ * `releaseSeconds`, which also bounds a call in flight (a lock left behind would block the next run
+ * for the whole lease); a delete that is refused, or finds the lock taken over, is not.
+ */
 async function releaseLock(lock: Lock, owner: string, log: (line: string) => void): Promise<void> {
-  try {
-    await awsClient(DynamoDBClient).send(new DeleteItemCommand({
-      TableName: lock.table,
-      Key: { lockName: { S: lock.name } },
-      ConditionExpression: '#owner = :owner',
-      ExpressionAttributeNames: { '#owner': 'owner' },
-      ExpressionAttributeValues: { ':owner': { S: owner } },
-    }));
-    log(`lock '${lock.name}' released`);
-  } catch (err) {
-    // Not ours any more, or not reachable: the lease ends it.
-    log(`lock '${lock.name}' not released (${(err as Error).name}): its lease ends it`);
+  const deadline = Date.now() + lock.releaseSeconds * 1000;
+  let delay = RELEASE_FIRST_DELAY_MS;
+  for (;;) {
+    try {
+      await awsClient(DynamoDBClient).send(new DeleteItemCommand({
+        TableName: lock.table,
+        Key: { lockName: { S: lock.name } },
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': { S: owner } },
+      }), { abortSignal: AbortSignal.timeout(Math.max(deadline - Date.now(), 1)) });
+      log(`lock '${lock.name}' released`);
+      return;
+    } catch (err) {
+      if (transient(err) && Date.now() + delay < deadline) {
+        log(`lock table did not answer the release (${(err as Error).name}): trying again`);
+        await sleep(delay);
+        delay = Math.min(delay * 2, RELEASE_MAX_DELAY_MS);
+        continue;
+      }
+      // Not ours any more, refused, or not reachable within the release's time: the lease ends it.
+      log(`lock '${lock.name}' not released (${(err as Error).name}): its lease ends it`);
+      return;
+    }
   }
 }

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ansibleEnv, playbookArgs, runProcess } from './ansible';
 import { RunContext, workPaths } from './config';
+import { extraVarsYaml } from './extra-vars';
 import { parseListHosts } from './recap';
 import { InputError } from '../core/errors';
 import { MAX_PARAMETERS_FILE_BYTES, parseParametersFile } from '../core/parameters-file';
@@ -13,6 +14,7 @@ import { MAX_PARAMETERS_FILE_BYTES, parseParametersFile } from '../core/paramete
  */
 
 const TAG_KEY = /^[A-Za-z0-9_.:/+=@-]{1,128}$/;
+const JINJA = /\{[{%#]/;
 
 export async function prepare(ctx: RunContext, log: (line: string) => void): Promise<string[]> {
   const paths = workPaths(ctx.cwd);
@@ -20,7 +22,7 @@ export async function prepare(ctx: RunContext, log: (line: string) => void): Pro
   fs.chmodSync(paths.dir, 0o700);
   fs.mkdirSync(paths.junit, { recursive: true });
 
-  fs.writeFileSync(paths.extraVars, JSON.stringify(extraVars(ctx)));
+  fs.writeFileSync(paths.extraVars, extraVarsYaml(ctx.config.extraVars, runVars(ctx)));
   writeInventory(ctx);
   writeConnection(ctx);
   if (ctx.previewHosts) fs.writeFileSync(paths.previewHosts, `${ctx.previewHosts.join('\n')}\n`);
@@ -39,14 +41,19 @@ export async function prepare(ctx: RunContext, log: (line: string) => void): Pro
   if (!hosts.length) {
     throw new InputError(`no host matches: the inventory${ctx.config.limit || ctx.previewHosts ? ' and the limit' : ''} give the playbook's plays no host to run on`);
   }
+  // A host name (e.g. from an EC2 tag with `hostAddress.tag`) is a variable that ansible templates where a play uses it.
+  const templated = hosts.filter(host => JINJA.test(host));
+  if (templated.length) {
+    throw new InputError(`host names must not hold Jinja delimiters ({{, {%, {#), which ansible would evaluate: ${templated.map(h => JSON.stringify(h)).join(', ')}`);
+  }
   fs.writeFileSync(paths.hosts, JSON.stringify(hosts));
   log(`${hosts.length} host${hosts.length === 1 ? '' : 's'}: ${hosts.join(', ')}`);
   return hosts;
 }
 
-/** The stage's extra vars, then the CodePipeline variables, then the parameters file: later ones win. */
-function extraVars(ctx: RunContext): Record<string, unknown> {
-  const vars: Record<string, unknown> = { ...ctx.config.extraVars };
+/** The run's extra vars: the CodePipeline variables, then the parameters file (which wins); they override the stage's `extraVars`. */
+function runVars(ctx: RunContext): Record<string, unknown> {
+  const vars: Record<string, unknown> = {};
   for (const [name, envName] of Object.entries(ctx.config.variableExtraVars)) {
     const value = ctx.env[envName];
     if (value === undefined) throw new InputError(`extra var \`${name}\`: the action did not set ${envName}`);
@@ -92,7 +99,7 @@ function writeConnection(ctx: RunContext): void {
   const transport = ctx.config.transport;
   if ('ssm' in transport) {
     fs.writeFileSync(paths.connectionVars, JSON.stringify({
-      ansible_connection: 'community.aws.aws_ssm',
+      ansible_connection: transport.ssm.plugin,
       ansible_aws_ssm_bucket_name: transport.ssm.bucket,
       ansible_aws_ssm_region: ctx.env.AWS_REGION ?? ctx.env.AWS_DEFAULT_REGION,
       // The bucket is SSE-S3 encrypted: the plugin is told so rather than left to guess.

@@ -10,10 +10,19 @@ import { mapLimit } from '../core/map-limit';
 export const MAX_BACKOFF_SECONDS = 240;
 const GROUPS_AT_ONCE = 10;
 /**
- * No record is started with less time left than this: a record makes at most a few calls, each
- * limited to seconds (aws-clients). The records not started come back at once, in order.
+ * No record is started with less time left than this: a record usually takes a few calls of a
+ * second or less. The records not started come back at once, in order.
  */
 export const RECORD_TIME_MS = 10_000;
+/**
+ * A record's calls can take far longer than RECORD_TIME_MS (each may wait for its timeouts and
+ * retries, aws-clients): the batch stops waiting for a record once only this much time is left, and
+ * reports it with the rest of its group as failed, before the function's timeout. The time left
+ * covers the batch's own visibility change (one call of a 2 s connection and a 5 s answer). The
+ * record is redone later: the ledger makes a redo of a started push a no-op, or starts it with the
+ * same idempotency token.
+ */
+export const RETURN_MARGIN_MS = 8_000;
 
 export interface BatchSettings {
   /** The queue the records come from (to change their visibility). */
@@ -63,7 +72,12 @@ async function handleGroup(records: SQSRecord[], settings: BatchSettings, handle
     }
     const receives = Number(record.attributes.ApproximateReceiveCount) || 1;
     try {
-      await handle(record);
+      if (await withinTime(handle(record), settings.remainingMs) === 'out of time') {
+        const rest = records.slice(index);
+        logger.warn('a record ran out of the invocation\'s time: it and the rest of its group come back at once', { messageId: record.messageId, returned: rest.length });
+        await returnAfter(rest, 0, settings.queueUrl);
+        return rest;
+      }
       continue;
     } catch (err) {
       const transient = isTransient(err);
@@ -79,6 +93,25 @@ async function handleGroup(records: SQSRecord[], settings: BatchSettings, handle
     }
   }
   return [];
+}
+
+/** Waits for the record's work until only RETURN_MARGIN_MS of the invocation is left. */
+async function withinTime(work: Promise<void>, remainingMs: (() => number) | undefined): Promise<'done' | 'out of time'> {
+  if (!remainingMs) {
+    await work;
+    return 'done';
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const outOfTime = new Promise<'out of time'>(resolve => {
+    timer = setTimeout(() => resolve('out of time'), Math.max(remainingMs() - RETURN_MARGIN_MS, 0));
+  });
+  // A record abandoned here may still fail later: its error is the redo's to handle.
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work.then(() => 'done' as const), outOfTime]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function moveToDeadLetterQueue(record: SQSRecord, reason: string, settings: BatchSettings): Promise<boolean> {

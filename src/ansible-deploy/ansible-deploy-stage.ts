@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
@@ -60,21 +60,23 @@ export interface AnsibleDeployStageProps {
    */
   readonly verbosity?: number;
   /**
-   * Extra vars for every run (JSON values: strings, numbers, booleans, lists, maps), passed as a
-   * JSON file to `--extra-vars`.
+   * Extra vars for every run (JSON values: strings, numbers, booleans, lists, maps), passed in a
+   * file to `--extra-vars`. Written in the CDK app like the playbook, they may hold Jinja templates.
    * @default - none
    */
   readonly extraVars?: { [name: string]: any };
   /**
    * Extra vars whose values contain CodePipeline variables, resolved per run, e.g.
-   * `{ commit_id: '#{Source.CommitId}' }`. They are strings and override `extraVars`.
+   * `{ commit_id: '#{Source.CommitId}' }`. They are strings and override `extraVars`. Their values
+   * reach ansible as data (`!unsafe`): a Jinja expression in them is never evaluated.
    * @default - none
    */
   readonly variableExtraVars?: { [name: string]: string };
   /**
    * Path, in the input artifact, of a JSON file that sets extra vars per run:
    * `{ "parameters": { "name": value } }`. It is validated before ansible runs, exactly like
-   * VmCommandStage's parameters file; its values override the other extra vars. When set, the file must exist.
+   * VmCommandStage's parameters file; its values override the other extra vars and reach ansible as
+   * data (`!unsafe`), never as templates. When set, the file must exist.
    * @default - no parameters file
    */
   readonly parametersFile?: string;
@@ -127,13 +129,16 @@ export interface AnsibleDeployStageProps {
    */
   readonly ansibleCoreVersion?: string;
   /**
-   * `amazon.aws` collection version installed from Ansible Galaxy (9.x supports ansible-core 2.15+).
+   * `amazon.aws` collection version installed from Ansible Galaxy (9.x supports ansible-core 2.15+;
+   * 10 and later need ansible-core 2.17+ and carry the SSM transport's `amazon.aws.aws_ssm` plugin).
    * @default '9.5.0'
    */
   readonly amazonAwsCollectionVersion?: string;
   /**
-   * `community.aws` collection version (the `aws_ssm` connection plugin), installed for the SSM transport.
-   * @default '9.3.0'
+   * `community.aws` collection version, installed for the SSM transport when its `aws_ssm` connection
+   * plugin comes from it: amazon.aws 10 and later carry the plugin (`amazon.aws.aws_ssm`), and then
+   * community.aws is installed only if this is set. community.aws 10 needs amazon.aws 10.
+   * @default '9.3.0' (with amazon.aws before 10)
    */
   readonly communityAwsCollectionVersion?: string;
   /**
@@ -247,7 +252,7 @@ export class AnsibleDeployStage extends PipelineStage {
           port: transport.port,
           knownHosts: knownHosts?.acceptAny ? { acceptAny: true } : knownHosts?.file !== undefined ? { file: knownHosts.file } : { env: 'ANSIBLE_KNOWN_HOSTS' },
         },
-      } : { ssm: { bucket: this.transferBucket!.bucketName } },
+      } : { ssm: { bucket: this.transferBucket!.bucketName, plugin: ssmPlugin(props) } },
       limit: props.limit,
       tags: props.tags ?? [],
       skipTags: props.skipTags ?? [],
@@ -277,11 +282,15 @@ export class AnsibleDeployStage extends PipelineStage {
           ANSIBLE_CORE_VERSION: props.ansibleCoreVersion ?? '2.17.12',
           AMAZON_AWS_VERSION: props.amazonAwsCollectionVersion ?? '9.5.0',
           BOTO3_VERSION: props.boto3Version ?? '1.38.0',
-          ...(transport.kind === 'ssm' ? { COMMUNITY_AWS_VERSION: props.communityAwsCollectionVersion ?? '9.3.0' } : {}),
+          ...(transport.kind === 'ssm' && installsCommunityAws(props) ? { COMMUNITY_AWS_VERSION: props.communityAwsCollectionVersion ?? '9.3.0' } : {}),
         } : {}),
       }),
       buildSpec: codebuild.BuildSpec.fromObject(buildSpecObject({
-        transport, install, reportGroupArn: this.reportGroup.reportGroupArn, knownHostsParameter: knownHosts?.parameterName,
+        transport,
+        install,
+        installCommunityAws: installsCommunityAws(props),
+        reportGroupArn: this.reportGroup.reportGroupArn,
+        knownHostsParameter: knownHosts?.parameterName,
       })),
       timeout,
       vpc: props.vpc,
@@ -290,6 +299,12 @@ export class AnsibleDeployStage extends PipelineStage {
       logging: { cloudWatch: { logGroup: this.logGroup } },
     });
     this.grant(transport, props, runner, locks, lockName);
+    if (install && props.vpc && isolatedOnly(props.vpc, props.subnetSelection)) {
+      Annotations.of(this).addWarningV2('cdk-pipeline-stages:ansible-deploy-isolated-subnets',
+        `${NAME} at ${this.node.path}: the build runs in isolated subnets (no route out), but the default image installs ansible-core and boto3 `
+        + 'from PyPI, the collections from Ansible Galaxy and, for SSM, the session-manager-plugin from its download: the build would fail in INSTALL. '
+        + 'Use subnets with a NAT (PRIVATE_WITH_EGRESS), or a `buildImage` with everything installed (then the VPC endpoints of the README suffice).');
+    }
   }
 
   protected renderActions(options: RenderActionsOptions): codepipeline.IAction[] {
@@ -390,9 +405,11 @@ export class AnsibleDeployStage extends PipelineStage {
       actions: ['ssm:StartSession'],
       resources: [stack.formatArn({ service: 'ssm', resource: 'document', resourceName: 'SSM-SessionManagerRunShell' })],
     }));
+    // An assumed role's session ids are not `${aws:userid}-...`: the session's own tag names who started it.
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['ssm:TerminateSession', 'ssm:ResumeSession'],
-      resources: [stack.formatArn({ service: 'ssm', resource: 'session', resourceName: '${aws:userid}-*' })],
+      resources: [stack.formatArn({ service: 'ssm', resource: 'session', resourceName: '*' })],
+      conditions: { StringLike: { 'ssm:resourceTag/aws:ssmmessages:session-id': ['${aws:userid}'] } },
     }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
@@ -401,11 +418,18 @@ export class AnsibleDeployStage extends PipelineStage {
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.transferBucket!.bucketArn] }));
     acknowledgeWildcard(role, `arn:<AWS::Partition>:ec2:${nagRegion(stack)}:${nagAccount(stack)}:instance/*`,
       'ssm:StartSession is allowed on any instance only under the condition that it carries the stage\'s tags.');
-    acknowledgeWildcard(role, `arn:<AWS::Partition>:ssm:${nagRegion(stack)}:${nagAccount(stack)}:session/<aws:userid>-*`,
-      'Sessions are named per start; the build may end or resume only the sessions its own role started.');
+    acknowledgeWildcard(role, `arn:<AWS::Partition>:ssm:${nagRegion(stack)}:${nagAccount(stack)}:session/*`,
+      'Sessions are named per start; the build may end or resume only the sessions its own role session started (their session-id tag).');
     acknowledgeWildcard(role, `<${stack.getLogicalId(this.transferBucket!.node.defaultChild as s3.CfnBucket)}.Arn>/*`,
       'The aws_ssm plugin writes and reads transfer files, named per task, in the stage\'s own transfer bucket.');
   }
+}
+
+/** Whether every subnet the build would run in is one of the VPC's isolated subnets. */
+function isolatedOnly(vpc: ec2.IVpc, selection: ec2.SubnetSelection | undefined): boolean {
+  const isolated = new Set(vpc.isolatedSubnets.map(subnet => subnet.subnetId));
+  const subnets = vpc.selectSubnets(selection).subnets;
+  return subnets.length > 0 && subnets.every(subnet => isolated.has(subnet.subnetId));
 }
 
 /** Plain-text CodeBuild environment variables. */
@@ -436,6 +460,25 @@ function transferBucket(scope: Construct): s3.Bucket {
   return bucket;
 }
 
+/** The major version of a pin such as `10.1.0`. */
+function major(version: string): number {
+  return Number.parseInt(version, 10);
+}
+
+/**
+ * The SSM connection plugin of the pinned collections: amazon.aws 10 carries it as
+ * `amazon.aws.aws_ssm` (community.aws 10 only redirects there); earlier it is community.aws's own.
+ * On a custom image, `community.aws.aws_ssm` is the name that every community.aws version answers to.
+ */
+function ssmPlugin(props: AnsibleDeployStageProps): string {
+  return !props.buildImage && major(props.amazonAwsCollectionVersion ?? '9.5.0') >= 10 ? 'amazon.aws.aws_ssm' : 'community.aws.aws_ssm';
+}
+
+/** community.aws is installed for the SSM plugin unless amazon.aws carries it, or when pinned explicitly. */
+function installsCommunityAws(props: AnsibleDeployStageProps): boolean {
+  return props.communityAwsCollectionVersion !== undefined || ssmPlugin(props) === 'community.aws.aws_ssm';
+}
+
 function validate(props: AnsibleDeployStageProps): void {
   requireNonEmptyString('playbook', props.playbook);
   requireMatch('playbook', props.playbook, /^[^-\s]/, 'be a path that does not start with - or a space');
@@ -461,10 +504,25 @@ function validate(props: AnsibleDeployStageProps): void {
     if (props.buildImage) invalid(name, 'not be set with `buildImage` (the stage installs nothing on your image)', value);
     requireMatch(name, value, VERSION, 'be a version such as 2.17.12');
   }
+  validateCollectionPins(props);
   requireNonEmptyString('pythonRequirementsFile', props.pythonRequirementsFile);
   requireNonEmptyString('collectionsRequirementsFile', props.collectionsRequirementsFile);
   if (!props.vpc) {
     if (props.subnetSelection) invalid('subnetSelection', 'be used with `vpc`', props.subnetSelection);
     if (props.securityGroups) invalid('securityGroups', 'be used with `vpc`', props.securityGroups.map(g => g.node.path));
+  }
+}
+
+/** The collection pins' own requirements (amazon.aws 10 needs ansible-core 2.17; community.aws 10 needs amazon.aws 10). */
+function validateCollectionPins(props: AnsibleDeployStageProps): void {
+  if (props.buildImage) return;
+  const core = (props.ansibleCoreVersion ?? '2.17.12').split('.').map(part => Number.parseInt(part, 10));
+  const amazonAws = props.amazonAwsCollectionVersion ?? '9.5.0';
+  if (major(amazonAws) >= 10 && (core[0] < 2 || (core[0] === 2 && core[1] < 17))) {
+    invalid('ansibleCoreVersion', `be 2.17 or later with amazon.aws ${amazonAws} (amazon.aws 10 supports ansible-core 2.17 and later)`, props.ansibleCoreVersion ?? '2.17.12');
+  }
+  const communityAws = props.communityAwsCollectionVersion;
+  if (communityAws !== undefined && major(communityAws) >= 10 && major(amazonAws) < 10) {
+    invalid('amazonAwsCollectionVersion', `be 10 or later with community.aws ${communityAws} (community.aws 10 depends on amazon.aws 10, which carries the aws_ssm plugin)`, amazonAws);
   }
 }

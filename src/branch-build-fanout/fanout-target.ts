@@ -1,4 +1,4 @@
-import { Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Stack, Token } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
@@ -32,7 +32,8 @@ export abstract class FanoutTarget {
    * A CodeBuild project. Each push starts one build with StartBuild: source the pushed repository
    * at exactly the pushed commit (`sourceVersion`), environment variables `FANOUT_REPOSITORY`,
    * `FANOUT_BRANCH` and `FANOUT_COMMIT`, and an idempotency token. The project's role gets
-   * `codecommit:GitPull` on the repositories.
+   * `codecommit:GitPull` on the repositories; an imported project (`Project.fromProjectName`) has
+   * no role CDK can change, so its role must allow that already (a synth warning says so).
    */
   public static codeBuild(project: codebuild.IProject): FanoutTarget {
     return new CodeBuildTarget(project);
@@ -62,13 +63,20 @@ class CodeBuildTarget extends FanoutTarget {
     super();
   }
 
-  public _bind(_scope: Construct, grantee: iam.IGrantable, repositories: codecommit.IRepository[]): BoundFanoutTarget {
+  public _bind(scope: Construct, grantee: iam.IGrantable, repositories: codecommit.IRepository[]): BoundFanoutTarget {
     iam.Grant.addToPrincipal({
       grantee,
       actions: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds', 'codebuild:ListBuildsForProject'],
       resourceArns: [this.project.projectArn],
     });
-    for (const repository of repositories) repository.grantPull(this.project);
+    const pulls = repositories.map(repository => repository.grantPull(this.project));
+    // An imported project (Project.fromProjectName/-Arn) has no role CDK knows: the grant adds nothing.
+    if (this.project.grantPrincipal instanceof iam.UnknownPrincipal || pulls.some(grant => !grant.success)) {
+      Annotations.of(scope).addWarningV2('cdk-pipeline-stages:branch-build-fanout-imported-project',
+        `BranchBuildFanout at ${scope.node.path}: the target project ${this.project.node.path} is imported, so its role could not be granted `
+        + `codecommit:GitPull on ${repositories.map(r => r.node.path).join(', ')}; its builds fail at DOWNLOAD_SOURCE unless the role already `
+        + 'allows it. Grant codecommit:GitPull on the repositories to the project\'s service role yourself.');
+    }
     return { config: { type: 'codebuild', projectName: this.project.projectName } };
   }
 }

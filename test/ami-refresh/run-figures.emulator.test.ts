@@ -25,5 +25,5 @@ describeWithEmulator('AmiRefreshStage run figures', emulator => {
     expect(figures.steps.filter(step => step !== 'renew')).toEqual(phases);
     expect(figures.stateMachineInvocations).toBeLessThanOrEqual(phases.length + 6);
     expect(figures.stateTransitions).toBeLessThan(60);
-  }, 180_000);
+  });
 });

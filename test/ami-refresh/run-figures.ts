@@ -1,15 +1,19 @@
 import { Duration } from 'aws-cdk-lib';
 import { amiRunHelpers, refreshAnswer, RUN, statesEntered, stepsInvoked } from './emulator-run';
 import { dynamoDbCounts } from '../emulator/call-counts';
-import { Emulator, ExecutionResult } from '../emulator/harness';
+import { Emulator, ExecutionResult, RecordedCall } from '../emulator/harness';
 
 /*
  * The cost of one AmiRefreshStage run with a long bake and a long refresh, counted from an emulator
  * history: state transitions (states entered), Lambda invocations (the state machine's steps, the
  * event function, the pipeline action and its renewed jobs) and backstop polls. Real waits are
  * scaled down: `scale` seconds of the run take one second here, and the backstop interval and the
- * job renewal age shrink by the same factor, so the counts are those of the real durations.
- * The image and the refresh report their end by event (as EventBridge would), at the end of their time.
+ * job renewal age shrink by the same factor.
+ * The bake and the refresh end by the run's own progress, not by the clock: each one ends while the
+ * run is parked after its last backstop poll inside the duration (bake / backstop polls), and its
+ * event is then handed to the event function as EventBridge would. So the poll counts are those of
+ * the real durations however slow the machine is; only the job renewals follow the clock (the age
+ * of the job), and a backstop cycle would have to take 4 s longer than its interval to change them.
  */
 
 export interface RunFigureOptions {
@@ -54,53 +58,46 @@ export async function measureRun(emulator: () => Emulator, options: RunFigureOpt
     let eventFunctionInvocations = 0;
     let actionInvocations = 0;
 
-    const bakeMs = (options.bakeMinutes * 60 * 1000) / scale;
-    const refreshMs = (options.refreshMinutes * 60 * 1000) / scale;
-    let imageReadyAt = Infinity;
-    let refreshDoneAt = Infinity;
+    let imageReady = false;
+    let refreshDone = false;
     emulator().script('ec2', 'DescribeImages', (input: any) => {
-      if (!input['ImageId.1'] || Date.now() >= imageReadyAt) return undefined;
+      if (!input['ImageId.1'] || imageReady) return undefined;
       return { body: { imagesSet: [{ imageId: input['ImageId.1'], name: 'web', imageState: 'pending' }] } };
     });
-    emulator().script('autoscaling', 'StartInstanceRefresh', () => {
-      refreshDoneAt = Date.now() + refreshMs;
-      return { body: { InstanceRefreshId: 'r-1' } };
-    });
+    emulator().script('autoscaling', 'StartInstanceRefresh', { body: { InstanceRefreshId: 'r-1' } });
     emulator().script('autoscaling', 'DescribeInstanceRefreshes', (input: any) => {
       if (input['InstanceRefreshIds.member.1'] !== 'r-1') return { body: { InstanceRefreshes: [] } };
-      return refreshAnswer('r-1', Date.now() >= refreshDoneAt ? 'Successful' : 'InProgress');
+      return refreshAnswer('r-1', refreshDone ? 'Successful' : 'InProgress');
     });
     // Each renewal of the job (PutJobSuccessResult with a continuation token) makes CodePipeline invoke the action again.
     let renewals = 0;
+    const renewedJobs: Array<Promise<unknown>> = [];
     emulator().script('codepipeline', 'PutJobSuccessResult', (input: any) => {
       if (input.continuationToken) {
         renewals++;
-        setTimeout(() => {
-          actionInvocations++;
-          void emulator().invokeHandler(RUN, pipelineJob(s, `job-1-renewed-${renewals}`, input.continuationToken), {}, { TABLE_NAME: s.tableName });
-        }, 100);
+        actionInvocations++;
+        renewedJobs.push(emulator().invokeHandler(RUN, pipelineJob(s, `job-1-renewed-${renewals}`, input.continuationToken), {}, { TABLE_NAME: s.tableName }));
       }
       return { body: {} };
     });
 
     const callsBefore = emulator().calls().length;
-    imageReadyAt = Date.now() + bakeMs;
     const { executionArn } = await startRun(s);
     actionInvocations++;
-    await sleepUntil(imageReadyAt);
-    const imageId = await parkedImageId(emulator());
+    const imageId = (await parkedAfterPolls(emulator(), 'image#', cycles(options.bakeMinutes, options))).slice('image#'.length);
+    imageReady = true;
     eventFunctionInvocations++;
     await deliverToEventFunction(s, { 'source': 'aws.ec2', 'detail-type': 'EC2 AMI State Change', 'detail': { ImageId: imageId, State: 'available' } });
-    await emulator().waitForCall('autoscaling', 'StartInstanceRefresh', () => true, 60_000);
-    await sleepUntil(refreshDoneAt);
+    await parkedAfterPolls(emulator(), 'refresh#', cycles(options.refreshMinutes, options));
+    refreshDone = true;
     eventFunctionInvocations++;
     await deliverToEventFunction(s, {
       'source': 'aws.autoscaling',
       'detail-type': 'EC2 Auto Scaling Instance Refresh Succeeded',
       'detail': { InstanceRefreshId: 'r-1', AutoScalingGroupName: 'web' },
     });
-    const result = await emulator().waitForExecution(executionArn, 120_000);
-    await new Promise(resolve => setTimeout(resolve, 300));
+    const result = await emulator().waitForExecution(executionArn);
+    await Promise.all(renewedJobs);
     const calls = emulator().calls().slice(callsBefore);
     const states = statesEntered(result);
     const steps = stepsInvoked(calls);
@@ -124,15 +121,19 @@ export async function measureRun(emulator: () => Emulator, options: RunFigureOpt
   }
 }
 
-/** The image the run parked on (the key of its task token), once the token is stored. */
-async function parkedImageId(emulator: Emulator): Promise<string> {
-  const isImagePark = (pk: unknown) => typeof pk === 'string' && pk.startsWith('image#');
-  const park = await emulator.waitForCall('dynamodb', 'PutItem', c => isImagePark(c.input.Item?.pk?.S) && Boolean(c.input.Item?.taskToken?.S), 60_000);
-  const key: string = park.input.Item.pk.S;
-  await emulator.waitForItem(park.input.TableName, { pk: { S: key } });
-  return key.slice('image#'.length);
+/** The backstop polls that fall inside `minutes` of waiting (the first one when the wait starts). */
+function cycles(minutes: number, options: RunFigureOptions): number {
+  return Math.max(1, Math.ceil(minutes / (options.backstopMinutes ?? 5)));
 }
 
-function sleepUntil(time: number): Promise<void> {
-  return new Promise(resolve => setTimeout(resolve, Math.max(0, time - Date.now())));
+/**
+ * The key of the park that followed the wait's `polls`-th poll, once that park's token is stored:
+ * counted from the recorded calls, so a park that happened before this wait began counts too.
+ */
+async function parkedAfterPolls(emulator: Emulator, keyPrefix: string, polls: number): Promise<string> {
+  const isPark = (c: RecordedCall) => String(c.input.Item?.pk?.S).startsWith(keyPrefix) && Boolean(c.input.Item?.taskToken?.S);
+  const parks = await emulator.waitForCalls('dynamodb', 'PutItem', isPark, polls);
+  const { TableName, Item } = parks[polls - 1].input;
+  await emulator.waitForItem(TableName, { pk: Item.pk }, stored => stored.taskToken?.S === Item.taskToken.S);
+  return Item.pk.S;
 }

@@ -1,5 +1,5 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -173,6 +173,38 @@ describe('the SSM transport (synth only: Session Manager cannot run here)', () =
     expect(JSON.stringify(statements)).not.toContain('ANSIBLE_SSH_PRIVATE_KEY');
   });
 
+  // Service Authorization Reference, AWS Systems Manager: TerminateSession and ResumeSession act on `session` and take
+  // the condition keys ssm:resourceTag/aws:ssmmessages:session-id and .../target-id; the Session Manager user guide's
+  // "Allow a user to end only sessions they started" matches the session-id tag to ${aws:userid} (an assumed role's
+  // session ids are not `${aws:userid}-...`, so a `session/${aws:userid}-*` resource never matches them).
+  test('sessions: end or resume only those the build\'s own role session started (the session-id tag), not by a session-name pattern', () => {
+    const statements = projectStatements(template);
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['ssm:TerminateSession', 'ssm:ResumeSession'],
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:eu-west-1:111111111111:session/*']] },
+      Condition: { StringLike: { 'ssm:resourceTag/aws:ssmmessages:session-id': ['${aws:userid}'] } },
+    });
+    expect(JSON.stringify(statements)).not.toContain('session/${aws:userid}');
+  });
+
+  // community.aws 10 moved the plugin to amazon.aws 10 (docs.ansible.com, "community.aws.aws_ssm connection": a redirect
+  // to amazon.aws.aws_ssm); amazon.aws 10 needs ansible-core 2.17 or later.
+  test('the connection plugin follows the pinned collections: community.aws.aws_ssm before amazon.aws 10, amazon.aws.aws_ssm from 10', () => {
+    expect(runConfigOf(template).transport.ssm.plugin).toBe('community.aws.aws_ssm');
+    const ten = Template.fromStack(stageStack({ transport: AnsibleTransport.ssm(), inventory: tagInventory, amazonAwsCollectionVersion: '10.1.0' }).stack);
+    expect(runConfigOf(ten).transport.ssm.plugin).toBe('amazon.aws.aws_ssm');
+    expect(buildSpecOf(ten).phases.install.commands.join('\n')).not.toContain('community.aws');
+    expect(projectEnv(ten).COMMUNITY_AWS_VERSION).toBeUndefined();
+    const both = Template.fromStack(stageStack({
+      transport: AnsibleTransport.ssm(), inventory: tagInventory, amazonAwsCollectionVersion: '10.1.0', communityAwsCollectionVersion: '10.0.0',
+    }).stack);
+    expect(runConfigOf(both).transport.ssm.plugin).toBe('amazon.aws.aws_ssm');
+    expect(buildSpecOf(both).phases.install.commands).toContain('ansible-galaxy collection install "community.aws:==${COMMUNITY_AWS_VERSION}"');
+    const image = Template.fromStack(stageStack({ transport: AnsibleTransport.ssm(), inventory: tagInventory, buildImage: codebuild.LinuxBuildImage.fromDockerRegistry('ansible:latest') }).stack);
+    expect(runConfigOf(image).transport.ssm.plugin).toBe('community.aws.aws_ssm');
+  });
+
   test('the buildspec installs community.aws and the session-manager-plugin, reads no key, and the hosts are addressed by instance id', () => {
     const spec = buildSpecOf(template);
     expect(spec.env['parameter-store']).toBeUndefined();
@@ -182,7 +214,7 @@ describe('the SSM transport (synth only: Session Manager cannot run here)', () =
     ]));
     const config = runConfigOf(template);
     expect(config.inventory.ec2.hostname).toBe('instance-id');
-    expect(config.transport).toEqual({ ssm: { bucket: expect.stringMatching(/^<DeployTransferBucket/) } });
+    expect(config.transport).toEqual({ ssm: { bucket: expect.stringMatching(/^<DeployTransferBucket/), plugin: 'community.aws.aws_ssm' } });
   });
 
   test('with a file inventory, the instance tags come from the transport', () => {
@@ -281,6 +313,35 @@ describe('actions', () => {
     expect(wave.Actions[0].InputArtifacts).toEqual(wave.Actions[2].InputArtifacts);
   });
 
+  test('the lock table is encrypted like the other tables of the library (AWS managed key)', () => {
+    Template.fromStack(stageStack().stack).hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'lockName', KeyType: 'HASH' }],
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+
+  test('isolated subnets with the default image (which installs from PyPI, Galaxy and the plugin download) warn at synth; egress subnets or a buildImage do not', () => {
+    const warned = (subnetType: ec2.SubnetType, extra: Partial<AnsibleDeployStageProps> = {}) => {
+      const { stack, pipeline, source } = pipelineStack();
+      const vpc = new ec2.Vpc(stack, 'Vpc', {
+        natGateways: 1,
+        subnetConfiguration: [
+          { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
+          { name: 'egress', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+          { name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        ],
+      });
+      new AnsibleDeployStage(stack, 'Deploy', {
+        playbook: 'site.yml', inventory: AnsibleInventory.fromFile('hosts'), transport: sshTransport(), vpc, subnetSelection: { subnetType }, ...extra,
+      }).addToPipeline(pipeline, { input: source });
+      return Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('isolated subnets')).map(w => w.entry.data);
+    };
+    expect(warned(ec2.SubnetType.PRIVATE_ISOLATED)).toEqual([expect.stringContaining(
+      'AnsibleDeployStage at PipelineStack/Deploy: the build runs in isolated subnets (no route out), but the default image installs ansible-core')]);
+    expect(warned(ec2.SubnetType.PRIVATE_WITH_EGRESS)).toEqual([]);
+    expect(warned(ec2.SubnetType.PRIVATE_ISOLATED, { buildImage: codebuild.LinuxBuildImage.fromDockerRegistry('ansible:latest') })).toEqual([]);
+  });
+
   test('two stages in a stack share one lock table', () => {
     const { stack, pipeline, source } = pipelineStack();
     for (const id of ['Web', 'Db']) {
@@ -310,6 +371,10 @@ describe('validation', () => {
     ['pin with buildImage', () => ({ buildImage: codebuild.LinuxBuildImage.STANDARD_7_0, ansibleCoreVersion: '2.17.1' }), '`ansibleCoreVersion` must not be set with `buildImage` (the stage installs nothing on your image), got: \'2.17.1\''],
     ['pin', () => ({ amazonAwsCollectionVersion: '9.5.0; curl x' }), '`amazonAwsCollectionVersion` must be a version such as 2.17.12, got: \'9.5.0; curl x\''],
     ['empty requirements file', () => ({ pythonRequirementsFile: '' }), '`pythonRequirementsFile` must not be empty, got: \'\''],
+    ['amazon.aws 10 on ansible-core 2.16', () => ({ amazonAwsCollectionVersion: '10.0.0', ansibleCoreVersion: '2.16.14' }),
+      '`ansibleCoreVersion` must be 2.17 or later with amazon.aws 10.0.0 (amazon.aws 10 supports ansible-core 2.17 and later), got: \'2.16.14\''],
+    ['community.aws 10 on amazon.aws 9', () => ({ communityAwsCollectionVersion: '10.0.0' }),
+      '`amazonAwsCollectionVersion` must be 10 or later with community.aws 10.0.0 (community.aws 10 depends on amazon.aws 10, which carries the aws_ssm plugin), got: \'9.5.0\''],
     ['subnets without vpc', () => ({ subnetSelection: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } }), '`subnetSelection` must be used with `vpc`'],
     ['timeout', () => ({ timeout: Duration.minutes(1) }), '`timeout` must be from 5 minutes to 1 day 12 hours, got: \'1 minute\''],
     ['SSM with a file inventory and no tags', () => ({ transport: AnsibleTransport.ssm() }), '`instanceTags` must be set for the SSM transport with a file inventory (ssm:StartSession is allowed on instances with these tags), got: undefined'],

@@ -190,6 +190,35 @@ describeSsh('AnsibleDeployStage with real ansible-playbook over SSH', emulator =
     expect(fs.readFileSync(path.join(sshd.dataDir, 'web1.txt'), 'utf8')).toBe('from the file; $(touch /tmp/pwned)\n');
   });
 
+  // The Injection class: Ansible docs, "Advanced playbook syntax: Unsafe or raw strings" (`!unsafe` is never templated).
+  test('a Jinja expression in the parameters file or a CodePipeline variable reaches the host verbatim and runs nothing on the build host', async () => {
+    const marker = path.join(os.tmpdir(), `ansible-injected-${process.pid}`);
+    fs.rmSync(marker, { force: true });
+    const jinja = `{{ lookup('pipe', 'touch ${marker}') }}`;
+    const { stack } = stageStack({
+      transport: ssh(),
+      extraVars: vars(),
+      variableExtraVars: { message: '#{Source.CommitId}' },
+      parametersFile: 'deploy.json',
+      fileParameters: { note: FileParameterType.STRING },
+    });
+    const template = Template.fromStack(stack);
+    await prepareAws(emulator(), template.toJSON(), sshd);
+    const source = sourceDir(files({
+      'site.yml': PLAYBOOK.replace('"{{ message }}\\n"', '"{{ message }}|{{ note }}\\n"'),
+      'deploy.json': JSON.stringify({ parameters: { note: `${jinja} {% if true %}x{% endif %}` } }),
+    }));
+    const [action] = pipelineActions(template, 'Deploy');
+    expect(action.env).toEqual({ ANSIBLE_STAGE_MODE: 'apply', ANSIBLE_STAGE_VAR_0: '#{Source.CommitId}' });
+
+    const run = await build(emulator(), template, source, { actionEnv: { ...action.env, ANSIBLE_STAGE_VAR_0: jinja } });
+
+    if (!run.succeeded) console.log(run.log);
+    expect(run.succeeded).toBe(true);
+    expect(fs.readFileSync(path.join(sshd.dataDir, 'web1.txt'), 'utf8')).toBe(`${jinja}|${jinja} {% if true %}x{% endif %}\n`);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
   test('dynamic inventory by EC2 tags (moto): only the running instances with the tags are configured, grouped by tag', async () => {
     const ec2 = emulator().client(EC2Client, { region: 'eu-west-1' });
     const tagged = async (tags: Record<string, string>) => {

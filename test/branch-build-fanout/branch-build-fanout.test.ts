@@ -1,5 +1,6 @@
 import { App, Duration } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import { fanoutStack, fanoutWith, pipelineOf } from './fixtures';
@@ -96,6 +97,19 @@ describe('BranchBuildFanout resources', () => {
     expect(JSON.stringify(statements.filter(s => s.id.startsWith('Branches')).map(s => s.Action))).not.toMatch(/\*"/);
     // The project's role may pull the repository (the builds override the source with it).
     expect(statements.some(s => s.id.startsWith('BuildRole') && [s.Action].flat().includes('codecommit:GitPull'))).toBe(true);
+  });
+
+  // aws-cdk-lib: an imported project's grantPrincipal is an iam.UnknownPrincipal, to which a grant adds no statement.
+  test('an imported project: a synth warning says its role got no codecommit:GitPull (its builds would fail at DOWNLOAD_SOURCE)', () => {
+    const warnings = (imported: boolean) => {
+      const own = fanoutStack();
+      const target = imported ? codebuild.Project.fromProjectName(own.stack, 'Imported', 'app-branches') : own.project;
+      new BranchBuildFanout(own.stack, 'Branches', { repository: own.repository, target: FanoutTarget.codeBuild(target) });
+      return Annotations.fromStack(own.stack).findWarning('*', Match.stringLikeRegexp('codecommit:GitPull')).map(w => [w.id, w.entry.data]);
+    };
+    expect(warnings(true)).toContainEqual(['/Stack/Branches', expect.stringMatching(
+      /^BranchBuildFanout at Stack\/Branches: the target project Stack\/Imported is imported, so its role could not be granted codecommit:GitPull on Stack\/Repo; its builds fail at DOWNLOAD_SOURCE/)]);
+    expect(warnings(false)).toEqual([]);
   });
 
   test('the functions get the settings as JSON, with the target project and the queues', () => {

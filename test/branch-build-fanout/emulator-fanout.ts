@@ -7,7 +7,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { FakeCodeBuild } from './fake-codebuild';
 import { fanoutWith } from './fixtures';
 import { BranchBuildFanoutProps } from '../../src';
-import { Emulator, handlerAsset } from '../emulator/harness';
+import { Emulator, HANG_LIMIT_MS, handlerAsset } from '../emulator/harness';
 import { SqsPoller } from '../emulator/sqs-poller';
 import { TemplateFunction, TemplateResolver } from '../emulator/template-resolver';
 
@@ -108,12 +108,23 @@ export async function startFanout(emulator: Emulator, options: FanoutRunOptions 
     }
   }
 
-  /** Waits until both queues are empty and no handler runs (checked twice in a row). */
-  async function settle(timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  /**
+   * Waits until both queues are empty and no handler runs (checked twice in a row). It fails only
+   * when nothing moved for `hangMs` (no message received, deleted or failed): a slow machine takes
+   * longer, a stuck fanout fails.
+   */
+  async function settle(hangMs = HANG_LIMIT_MS): Promise<void> {
+    let progress = '';
+    let movedAt = Date.now();
     let quiet = 0;
     while (quiet < 2) {
-      if (Date.now() > deadline) throw new Error(`the fanout did not settle within ${timeoutMs} ms: intake ${JSON.stringify(intake.stats)}, dispatch ${JSON.stringify(dispatch.stats)}`);
+      const now = JSON.stringify([intake.stats, dispatch.stats]);
+      if (now !== progress) {
+        progress = now;
+        movedAt = Date.now();
+      } else if (Date.now() - movedAt > hangMs) {
+        throw new Error(`the fanout made no progress for ${hangMs} ms: intake ${JSON.stringify(intake.stats)}, dispatch ${JSON.stringify(dispatch.stats)}`);
+      }
       quiet = (await intake.idle()) && (await dispatch.idle()) ? quiet + 1 : 0;
       await new Promise(resolve => setTimeout(resolve, 200));
     }

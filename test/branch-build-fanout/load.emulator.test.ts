@@ -11,5 +11,5 @@ describeWithEmulator('BranchBuildFanout under load on the emulator', emulator =>
     process.stdout.write(`BranchBuildFanout load: ${JSON.stringify(figures)}\n`);
     expect(figures.throttledCalls).toBeGreaterThan(20);
     expect(figures).toMatchObject({ pushes: 200, builds: 200, lost: 0, duplicated: 0, orderViolations: 0, deadLetters: 0 });
-  }, 120_000);
+  });
 });

@@ -22,6 +22,11 @@ export const LOG_DIR = path.resolve(__dirname, '..', '..', '.moto');
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 const POLL_MS = 50;
+/**
+ * How long a harness wait lasts before it calls the run hung. Waits look at recorded state, so a
+ * slow machine only makes them take longer: the limit is there to end a real hang, not to time a run.
+ */
+export const HANG_LIMIT_MS = 120_000;
 
 export interface ExecutionOptions {
   /** The execution's input. */
@@ -34,7 +39,7 @@ export interface ExecutionOptions {
    * or a test module (`path/to/module.ts`, optionally `#exportName`).
    */
   readonly handlers?: Record<string, string>;
-  /** @default 30_000 */
+  /** @default HANG_LIMIT_MS */
   readonly timeoutMs?: number;
 }
 
@@ -139,24 +144,42 @@ export class Emulator {
   }
 
   /** Waits for a call (already made or still to come), e.g. the Lambda invocation that carries a task token. */
-  public waitForCall(
-    service: string, operation: string, predicate: (call: RecordedCall) => boolean = () => true, timeoutMs = 10_000,
+  public async waitForCall(
+    service: string, operation: string, predicate: (call: RecordedCall) => boolean = () => true, timeoutMs = HANG_LIMIT_MS,
   ): Promise<RecordedCall> {
-    return this.proxy.waitForCall(service, operation, predicate, timeoutMs);
+    const [call] = await this.proxy.waitForCalls(service, operation, predicate, 1, timeoutMs);
+    return call;
   }
 
   /**
-   * Resolves once the item under `key` exists (read straight from moto, so the reads are not
-   * recorded): the proxy records a call when it is sent, and a test that acts on what the call
-   * wrote must wait until it is stored.
+   * Waits until `count` matching calls have been recorded (those made before the wait count too)
+   * and returns them in order: e.g. "the third backstop poll", without racing the clock.
    */
-  public async waitForItem(tableName: string, key: Record<string, AttributeValue>, timeoutMs = 20_000): Promise<Record<string, AttributeValue>> {
+  public waitForCalls(
+    service: string, operation: string, predicate: (call: RecordedCall) => boolean, count: number, timeoutMs = HANG_LIMIT_MS,
+  ): Promise<RecordedCall[]> {
+    return this.proxy.waitForCalls(service, operation, predicate, count, timeoutMs);
+  }
+
+  /**
+   * Resolves once the item under `key` exists and satisfies `predicate` (read straight from moto,
+   * so the reads are not recorded): the proxy records a call when it is sent, and a test that acts
+   * on what the call wrote must wait until it is stored.
+   */
+  public async waitForItem(
+    tableName: string, key: Record<string, AttributeValue>,
+    predicate: (item: Record<string, AttributeValue>) => boolean = () => true, timeoutMs = HANG_LIMIT_MS,
+  ): Promise<Record<string, AttributeValue>> {
     const table = new DynamoDBClient({ endpoint: this.moto.url, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
-    for (const started = Date.now(); Date.now() - started < timeoutMs; await new Promise(resolve => setTimeout(resolve, 50))) {
-      const { Item } = await table.send(new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
-      if (Item) return Item;
+    try {
+      for (const started = Date.now(); Date.now() - started < timeoutMs; await sleep(POLL_MS)) {
+        const { Item } = await table.send(new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
+        if (Item && predicate(Item)) return Item;
+      }
+    } finally {
+      table.destroy();
     }
-    throw new Error(`no item ${JSON.stringify(key)} in ${tableName} within ${timeoutMs} ms`);
+    throw new Error(`no matching item ${JSON.stringify(key)} in ${tableName} within ${timeoutMs} ms`);
   }
 
   /** This emulator's log so far, once every line written to it (handler output included) has reached the file. */
@@ -225,7 +248,7 @@ export class Emulator {
   }
 
   /** Waits until an execution ends (stopping it and failing after `timeoutMs`). */
-  public async waitForExecution(executionArn: string, timeoutMs = 30_000): Promise<ExecutionResult> {
+  public async waitForExecution(executionArn: string, timeoutMs = HANG_LIMIT_MS): Promise<ExecutionResult> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const execution = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
@@ -361,7 +384,7 @@ export function describeWithEmulator(name: string, body: (emulator: () => Emulat
     let emulator: Emulator | undefined;
     beforeAll(async () => {
       emulator = await Emulator.start();
-    }, 30_000);
+    }, HANG_LIMIT_MS);
     afterEach(async () => {
       await emulator?.reset();
     });

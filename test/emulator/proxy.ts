@@ -67,17 +67,22 @@ export class AwsProxy {
     return this.recorded.filter(c => (service === undefined || c.service === service) && (operation === undefined || c.operation === operation));
   }
 
-  /** Resolves when a matching call has been recorded (also one recorded before). */
-  public async waitForCall(service: string, operation: string, predicate: (call: RecordedCall) => boolean, timeoutMs: number): Promise<RecordedCall> {
-    const find = () => this.calls(service, operation).find(predicate);
+  /**
+   * Resolves with the first `count` matching calls once that many have been recorded, counting the
+   * ones recorded before the wait began: a wait never misses a call that already happened.
+   */
+  public async waitForCalls(
+    service: string, operation: string, predicate: (call: RecordedCall) => boolean, count: number, timeoutMs: number,
+  ): Promise<RecordedCall[]> {
+    const find = () => this.calls(service, operation).filter(predicate);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = find();
-      if (found) return found;
+      if (found.length >= count) return found.slice(0, count);
       const left = deadline - Date.now();
       if (left <= 0) {
         const seen = this.recorded.map(c => `${c.service}:${c.operation}`).join(', ');
-        throw new Error(`no ${service}:${operation} call within ${timeoutMs} ms; calls so far: ${seen || 'none'}`);
+        throw new Error(`${found.length} of ${count} ${service}:${operation} calls within ${timeoutMs} ms; calls so far: ${seen || 'none'}`);
       }
       await new Promise<void>(resolve => {
         const wake = () => {

@@ -1,6 +1,6 @@
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { Duration } from 'aws-cdk-lib';
-import { appliedThenDrop, drop, fakeCodePipeline, hang, serverError, throttled } from './fault-replies';
+import { appliedThenDrop, drop, fakeCodePipeline, FAULT_REQUEST_TIMEOUT_MS, hang, serverError, throttled } from './fault-replies';
 import { amiRunHelpers, lifecycleStates } from '../ami-refresh/emulator-run';
 import { ScriptedReply } from '../emulator/aws-protocol';
 import { describeWithEmulator } from '../emulator/harness';
@@ -11,10 +11,10 @@ import { PIPELINE_EXECUTION_ID } from '../vm-command/emulator-run';
  * Standby, publishing and job-result calls throttled, answered 5xx, hung, dropped or applied and
  * then dropped; events delivered twice; runs stopped while the instance is in Standby. Every
  * scenario ends with exactly one job result and every instance of the group in service. Calls time
- * out after 300 ms here (AWS_REQUEST_TIMEOUT_MS); the SDK makes one attempt, so each retry is the
+ * out after FAULT_REQUEST_TIMEOUT_MS here (AWS_REQUEST_TIMEOUT_MS); the SDK makes one attempt, so each retry is the
  * state machine's.
  */
-process.env.AWS_REQUEST_TIMEOUT_MS = '300';
+process.env.AWS_REQUEST_TIMEOUT_MS = String(FAULT_REQUEST_TIMEOUT_MS);
 
 describeWithEmulator('AmiRefreshStage faults', emulator => {
   const { prepare, startRun, deliverToEventFunction } = amiRunHelpers(emulator);
@@ -49,7 +49,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
     expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
     expect(await ownImages()).toBe(1);
     expect(await allInService()).toBe(true);
-  }, 90_000);
+  });
 
   test.each<[string, ScriptedReply]>([
     ['throttled', throttled],
@@ -64,7 +64,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
     const imaged = new Set(emulator().calls('ec2', 'CreateImage').map(c => c.input.InstanceId));
     expect(imaged.size).toBe(1);
     expect(await allInService()).toBe(true);
-  }, 90_000);
+  });
 
   test.each<[string, ScriptedReply]>([['throttled', throttled], ['hung', hang], ['answered 5xx', serverError]])(
     'ExitStandby %s on the way out: tried again, the instance is back in service, one success', async (_name, fault) => {
@@ -74,7 +74,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
       await emulator().waitForExecution((await startRun(s)).executionArn, 60_000);
       expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
       expect(await allInService()).toBe(true);
-    }, 90_000);
+    });
 
   test('the image poll answered 5xx: the SDK task is retried and the run succeeds once', async () => {
     const s = await prepare();
@@ -84,7 +84,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
     await emulator().waitForExecution((await startRun(s)).executionArn, 60_000);
     expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
     expect(await allInService()).toBe(true);
-  }, 90_000);
+  });
 
   test.each<[string, ScriptedReply]>([
     ['throttled', throttled],
@@ -100,7 +100,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
     expect(result.operation).toBe('PutJobSuccessResult');
     expect(result.input.outputVariables.LaunchTemplateVersion).toBe('2');
     expect(await allInService()).toBe(true);
-  }, 90_000);
+  });
 
   test.each<[string, ScriptedReply]>([
     ['throttled', throttled],
@@ -114,7 +114,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
     await emulator().waitForExecution((await startRun(s)).executionArn, 60_000);
     expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
     expect(await allInService()).toBe(true);
-  }, 90_000);
+  });
 
   test.each<[string, ScriptedReply]>([['hung', hang], ['answered 5xx', serverError]])(
     'an image that fails, and the failure report %s: one failure, the instance back in service', async (_name, fault) => {
@@ -127,7 +127,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
         ['PutJobFailureResult', expect.stringMatching(/^image ami-\w+ ended failed: boom\ninstance i-\w+ was returned to service$/)],
       ]);
       expect(await allInService()).toBe(true);
-    }, 90_000);
+    });
 
   test('the pipeline stopped while the instance is in Standby for a long bake: the instance returns to service, one failure', async () => {
     const s = await prepare({ backstopInterval: Duration.minutes(5) });
@@ -150,7 +150,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
     ]);
     expect(emulator().calls('autoscaling', 'ExitStandby')).toHaveLength(1);
     expect(await allInService()).toBe(true);
-  }, 90_000);
+  });
 
   test('an image event delivered twice resumes the run once; the second finds no waiting run', async () => {
     const s = await prepare({ backstopInterval: Duration.minutes(5) });
@@ -167,5 +167,5 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
     expect((await emulator().waitForExecution(executionArn)).status).toBe('SUCCEEDED');
     expect(emulator().calls('states', 'SendTaskSuccess')).toHaveLength(1);
     expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
-  }, 90_000);
+  });
 });

@@ -1,4 +1,5 @@
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { FAULT_REQUEST_TIMEOUT_MS } from './fault-replies';
 import { acquireLock } from '../../lambda-src/ansible-deploy/lock';
 import { resetAwsClients } from '../../lambda-src/core/aws-clients';
 import { ScriptedReply } from '../emulator/aws-protocol';
@@ -8,17 +9,18 @@ import { describeWithEmulator } from '../emulator/harness';
  * Fault injection on the AnsibleDeployStage runner's lock (its only AWS calls besides the build's
  * own): the lock table refuses, throttles, answers 5xx, hangs or drops the connection (before or
  * after the write was applied). A lock is never held twice, a run never starts ansible without it,
- * and a failed release never changes the run's result (the lease ends the lock). The job result is
+ * a release the table throttles or does not answer is tried again within its time budget, and a
+ * release that fails for good never changes the run's result (the lease ends the lock). The job result is
  * CodeBuild's (CodePipeline's CodeBuild action), so there is none to inject faults into here.
  */
-process.env.AWS_REQUEST_TIMEOUT_MS = '300';
+process.env.AWS_REQUEST_TIMEOUT_MS = String(FAULT_REQUEST_TIMEOUT_MS);
 
 const throttled: ScriptedReply = { error: { code: 'ThrottlingException', message: 'Rate exceeded' } };
 const serverError: ScriptedReply = { status: 500, error: { code: 'InternalServerError', message: 'try again', status: 500 } };
 const denied: ScriptedReply = { error: { code: 'AccessDeniedException', message: 'not authorized to perform dynamodb:PutItem' } };
 
 describeWithEmulator('AnsibleDeployStage lock faults', emulator => {
-  const lock = { table: 'ansible-locks', name: 'web-fleet', ttlSeconds: 600, pollSeconds: 0.05 };
+  const lock = { table: 'ansible-locks', name: 'web-fleet', ttlSeconds: 600, pollSeconds: 0.05, releaseSeconds: 30 };
   const lines: string[] = [];
   const log = (line: string) => { lines.push(line); };
   const holder = async () => (await emulator().client(DynamoDBClient).send(new GetItemCommand({
@@ -79,10 +81,41 @@ describeWithEmulator('AnsibleDeployStage lock faults', emulator => {
     ['throttled', throttled],
     ['hung', { fault: 'hang' }],
     ['answered 500', serverError],
-  ])('a release that is %s is logged; the lease ends the lock and the next build takes it then', async (_, fault) => {
-    const held = await acquireLock({ ...lock, ttlSeconds: 1 }, 'build:1', log);
-    emulator().script('dynamodb', 'DeleteItem', fault);
+    ['dropped before it was applied', { fault: 'drop' }],
+  ])('a release that is %s once is tried again within its time budget: the lock is free for the next build at once', async (_, fault) => {
+    const held = await acquireLock(lock, 'build:1', log);
+    let first = true;
+    emulator().script('dynamodb', 'DeleteItem', () => {
+      if (!first) return undefined;
+      first = false;
+      return fault;
+    });
     await held.release();
+    expect(lines.some(l => l.startsWith('lock table did not answer the release'))).toBe(true);
+    expect(lines.at(-1)).toBe('lock \'web-fleet\' released');
+    expect(await holder()).toBeUndefined();
+    await acquireLock({ ...lock, pollSeconds: 60 }, 'build:2', log);
+    expect(await holder()).toBe('build:2');
+  });
+
+  test('a release refused outright is not retried; the lease ends the lock', async () => {
+    const held = await acquireLock(lock, 'build:1', log);
+    emulator().script('dynamodb', 'DeleteItem', { error: { code: 'AccessDeniedException', message: 'not authorized to perform dynamodb:DeleteItem' } });
+    await held.release();
+    expect(emulator().calls('dynamodb', 'DeleteItem')).toHaveLength(1);
+    expect(lines.at(-1)).toBe('lock \'web-fleet\' not released (AccessDeniedException): its lease ends it');
+  });
+
+  test.each<[string, ScriptedReply]>([
+    ['throttled', throttled],
+    ['hung', { fault: 'hang' }],
+    ['answered 500', serverError],
+  ])('a release that is %s past its time budget is logged; the lease ends the lock and the next build takes it then', async (_, fault) => {
+    const held = await acquireLock({ ...lock, ttlSeconds: 1, releaseSeconds: 1 }, 'build:1', log);
+    emulator().script('dynamodb', 'DeleteItem', fault);
+    const started = Date.now();
+    await held.release();
+    expect(Date.now() - started).toBeLessThan(3000);
     expect(lines.at(-1)).toMatch(/^lock 'web-fleet' not released \(\w+\): its lease ends it$/);
     expect(await holder()).toBe('build:1');
     await new Promise(r => setTimeout(r, 2100));

@@ -1,4 +1,5 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { FAULT_REQUEST_TIMEOUT_MS } from './fault-replies';
 import { branchEvent, commitOf, startFanout } from '../branch-build-fanout/emulator-fanout';
 import { ScriptedReply } from '../emulator/aws-protocol';
 import { describeWithEmulator, Emulator } from '../emulator/harness';
@@ -8,9 +9,9 @@ import { describeWithEmulator, Emulator } from '../emulator/harness';
  * intake and dispatch handlers): StartBuild and the ledger's calls throttled, answered 5xx, hung or
  * dropped (before or after CodeBuild applied them), the queue's own calls failing. Whatever
  * happens, each push is built exactly once and nothing that can succeed reaches the dead-letter
- * queue. Calls time out after 300 ms here (AWS_REQUEST_TIMEOUT_MS), and the SDK makes one attempt.
+ * queue. Calls time out after FAULT_REQUEST_TIMEOUT_MS here (AWS_REQUEST_TIMEOUT_MS), and the SDK makes one attempt.
  */
-process.env.AWS_REQUEST_TIMEOUT_MS = '300';
+process.env.AWS_REQUEST_TIMEOUT_MS = String(FAULT_REQUEST_TIMEOUT_MS);
 
 const throttled: ScriptedReply = { error: { code: 'ThrottlingException', message: 'Rate exceeded' } };
 const serverError: ScriptedReply = { error: { code: 'InternalServerError', message: 'try again', status: 500 } };
@@ -36,7 +37,7 @@ describeWithEmulator('BranchBuildFanout faults', emulator => {
   /** Two pushes to one branch and one to another; settles; checks each was built exactly once, in order, none dead-lettered. */
   async function pushAndCheck(f: Awaited<ReturnType<typeof startFanout>>, em: Emulator) {
     await f.putEvents([branchEvent('feature/a', commitOf(1)), branchEvent('feature/b', commitOf(2)), branchEvent('feature/a', commitOf(3))]);
-    await f.settle(30_000);
+    await f.settle();
     expect(f.codebuild.buildsOf('feature/a').map(b => b.sourceVersion)).toEqual([commitOf(1), commitOf(3)]);
     expect(f.codebuild.buildsOf('feature/b').map(b => b.sourceVersion)).toEqual([commitOf(2)]);
     expect(await f.deadLetters()).toEqual([]);

@@ -4,7 +4,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { Duration } from 'aws-cdk-lib';
 import { strToU8, zipSync } from 'fflate';
-import { appliedThenDrop, drop, fakeCodePipeline, hang, serverError, throttled } from './fault-replies';
+import { appliedThenDrop, drop, fakeCodePipeline, FAULT_REQUEST_TIMEOUT_MS, hang, serverError, throttled } from './fault-replies';
 import { FileParameterType, VmTargets } from '../../src';
 import { ScriptedReply } from '../emulator/aws-protocol';
 import { describeWithEmulator } from '../emulator/harness';
@@ -15,11 +15,11 @@ import { A, B, createRunTable, EVENT, RUN, statesEntered, vmRunHelpers } from '.
  * throttled, answered 5xx, hung or dropped (before or after it was applied), events delivered twice,
  * hostile values. CodePipeline is a fake that takes one result per job, as CodePipeline does, and
  * answers InvalidJobStateException after that: each scenario asserts what it took. Calls time out
- * after 1 s here (AWS_REQUEST_TIMEOUT_MS) so that hangs end quickly, yet a healthy call on a loaded
- * CI machine does not; the SDK makes one attempt (the emulator's AWS_MAX_ATTEMPTS=1), so each retry
- * below is the state machine's or Lambda's.
+ * after FAULT_REQUEST_TIMEOUT_MS here (AWS_REQUEST_TIMEOUT_MS) so that hangs end quickly, yet a
+ * healthy call on a loaded CI machine does not; the SDK makes one attempt (the emulator's
+ * AWS_MAX_ATTEMPTS=1), so each retry below is the state machine's or Lambda's.
  */
-process.env.AWS_REQUEST_TIMEOUT_MS = '1000';
+process.env.AWS_REQUEST_TIMEOUT_MS = String(FAULT_REQUEST_TIMEOUT_MS);
 
 const TABLE = 'vm-faults';
 const env = { TABLE_NAME: TABLE };
@@ -252,7 +252,7 @@ describeWithEmulator('VmCommandStage faults', emulator => {
       emulator().script('states', 'SendTaskSuccess', () => (++resumes === 1 ? throttled : undefined));
       await expect(notifyFinished(s.tableName, commandId)).rejects.toMatchObject({ name: 'ThrottlingException' });
       await notifyFinished(s.tableName, commandId);
-      const result = await emulator().waitForExecution(executionArn, 20_000);
+      const result = await emulator().waitForExecution(executionArn);
       expect(result.status).toBe('SUCCEEDED');
       expect(statesEntered(result).filter(n => n === 'CheckStatus')).toHaveLength(1);
       expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);

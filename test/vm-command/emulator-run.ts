@@ -182,9 +182,15 @@ export function vmRunHelpers(emulator: () => Emulator) {
     });
   }
 
-  /** Waits until the execution parks in WaitForCompletion (the run function stored the task token). */
-  function parked() {
-    return emulator().waitForCall('dynamodb', 'UpdateItem', c => String(c.input.UpdateExpression).startsWith('SET taskToken'));
+  /**
+   * Waits until the execution has parked in WaitForCompletion `times` times (the first wait, then
+   * one per backstop poll) and the last park's task token is stored in the run table.
+   */
+  async function parked(times = 1) {
+    const parks = await emulator().waitForCalls('dynamodb', 'UpdateItem', c => String(c.input.UpdateExpression).startsWith('SET taskToken'), times);
+    const { TableName, Key, ExpressionAttributeValues } = parks[times - 1].input;
+    await emulator().waitForItem(TableName, Key, item => item.taskToken?.S === ExpressionAttributeValues[':t'].S);
+    return parks[times - 1];
   }
 
   return {

@@ -10,8 +10,12 @@ import { Emulator, ExecutionResult, RecordedCall } from '../emulator/harness';
  * records. The same scripted SSM command serves both (moto says Success at once; here it is
  * InProgress until its time has passed, then Success).
  * - The stage: real waits scaled down (`scale` real seconds per emulated second; the backstop
- *   interval and the job renewal age shrink by the same factor). SSM's status-change event is
- *   handed to the event function when the command ends, as EventBridge would.
+ *   interval and the job renewal age shrink by the same factor). The command ends by the run's own
+ *   progress, not by the clock: while the run is parked after its last backstop poll inside the
+ *   command's time (command / backstop polls); SSM's status-change event is then handed to the
+ *   event function, as EventBridge would. So the counts are those of the real durations however
+ *   slow the machine is; only the job renewal follows the clock (the job's age), and a backstop
+ *   cycle would have to take 4 s longer than its interval to change it.
  * - The seed design: its Wait is configured to 0 s and the command's clock advances by the
  *   design's 10 s at each poll, so the counts are those of the real durations.
  * Detection latency: from the command's final status (the event, or the poll that saw it) to the
@@ -26,6 +30,8 @@ export interface VmRunFigures {
   readonly dynamoDbReads: number;
   readonly ssmCalls: number;
   readonly jobRenewals: number;
+  /** Waits for the command that ended by their timeout (the backstop), not by the event. */
+  readonly backstopPolls: number;
   readonly detectionMs: number;
   readonly outcome: 'success' | 'failure';
   /** The execution's history (GetExecutionHistory). */
@@ -61,31 +67,31 @@ export async function measureVmRun(
     const { prepare, pipelineJob, startRun, notifyFinished, recordedCommandId, parked } = vmRunHelpers(() => emulator);
     const backstopSeconds = ((options.backstopMinutes ?? 5) * 60) / scale;
     const s = await prepare({ backstopInterval: Duration.seconds(backstopSeconds), executionTimeout: options.executionTimeout ?? Duration.hours(1) });
-    let commandEndsAt = Infinity;
-    scriptCommand(emulator, () => Date.now() >= commandEndsAt);
+    let commandEnded = false;
+    scriptCommand(emulator, () => commandEnded);
     let renewals = 0;
+    const renewedJobs: Array<Promise<unknown>> = [];
     emulator.script('codepipeline', 'PutJobSuccessResult', (input: any) => {
       if (input.continuationToken) {
         // CodePipeline hands the action a new job carrying the token.
         renewals++;
         const job = pipelineJob(s, `job-1-renewed-${renewals}`);
         (job['CodePipeline.job'].data as any).continuationToken = input.continuationToken;
-        setTimeout(() => void emulator.invokeHandler(RUN, job, {}, { TABLE_NAME: s.tableName }), 100);
+        renewedJobs.push(emulator.invokeHandler(RUN, job, {}, { TABLE_NAME: s.tableName }));
       }
       return { body: {} };
     });
 
     const { executionArn } = await startRun(s);
     const commandId = await recordedCommandId();
-    commandEndsAt = Date.now() + (options.commandMinutes * 60 * 1000) / scale;
-    await parked();
-    await sleepUntil(commandEndsAt);
+    await parked(Math.max(1, Math.ceil(options.commandMinutes / (options.backstopMinutes ?? 5))));
+    commandEnded = true;
     const finalAt = Date.now();
-    const reported = emulator.waitForCall('codepipeline', 'PutJobSuccessResult', c => !c.input.continuationToken, 120_000).then(() => Date.now());
+    const reported = emulator.waitForCall('codepipeline', 'PutJobSuccessResult', c => !c.input.continuationToken).then(() => Date.now());
     await notifyFinished(s.tableName, commandId);
     const detectionMs = (await reported) - finalAt;
-    const result = await emulator.waitForExecution(executionArn, 120_000);
-    await sleep(300);
+    const result = await emulator.waitForExecution(executionArn);
+    await Promise.all(renewedJobs);
     const calls = emulator.calls();
     return {
       stateTransitions: statesEntered(result).length,
@@ -93,6 +99,7 @@ export async function measureVmRun(
       ...dynamoDbCounts(calls),
       ssmCalls: calls.filter(c => c.service === 'ssm').length,
       jobRenewals: renewals,
+      backstopPolls: result.history.filter(e => e.type === 'TaskTimedOut').length,
       detectionMs,
       outcome: outcomeOf(calls),
       history: result.history,
@@ -114,12 +121,11 @@ export async function measureSeedRun(emulator: Emulator, options: { commandMinut
   scriptCommand(emulator, instanceId => (polls[instanceId] = (polls[instanceId] ?? 0) + 1) * pollSeconds >= options.commandMinutes * 60,
     () => finalAt ??= Date.now());
   const seed = seedDesign();
-  const reported = emulator.waitForCall('codepipeline', 'PutJobSuccessResult', () => true, 300_000).then(() => Date.now());
+  const reported = emulator.waitForCall('codepipeline', 'PutJobSuccessResult').then(() => Date.now());
   const result = await emulator.runStateMachine(seed.template, seed.stateMachineId, {
     input: { jobId: 'job-1', instanceIds: [A, B], commands: ['make test'], waitSeconds: 0 },
     name: 'job-1',
     handlers: seed.handlers,
-    timeoutMs: 300_000,
   });
   const detectionMs = (await reported) - finalAt!;
   const calls = emulator.calls();
@@ -130,16 +136,9 @@ export async function measureSeedRun(emulator: Emulator, options: { commandMinut
     ...dynamoDbCounts(calls),
     ssmCalls: calls.filter(c => c.service === 'ssm').length,
     jobRenewals: 0,
+    backstopPolls: 0,
     detectionMs,
     outcome: outcomeOf(calls),
     history: result.history,
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise(resolve => setTimeout(resolve, ms));
-}
-
-function sleepUntil(time: number): Promise<void> {
-  return sleep(Math.max(0, time - Date.now()));
 }

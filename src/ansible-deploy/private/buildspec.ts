@@ -25,6 +25,8 @@ export interface BuildSpecOptions {
   readonly transport: TransportConfig;
   /** Install ansible-core and the collections (the default image), or not (`buildImage`). */
   readonly install: boolean;
+  /** Install community.aws (the SSM transport's plugin with amazon.aws before 10, or an explicit pin). */
+  readonly installCommunityAws: boolean;
   /** The report group's ARN. */
   readonly reportGroupArn: string;
   /** The known_hosts SSM parameter, when the trusted keys come from one. */
@@ -43,8 +45,8 @@ export function buildSpecObject(options: BuildSpecOptions): Record<string, unkno
   const install = [
     'python3 -m pip install --quiet --disable-pip-version-check "ansible-core==${ANSIBLE_CORE_VERSION}" "boto3==${BOTO3_VERSION}"',
     'ansible-galaxy collection install "amazon.aws:==${AMAZON_AWS_VERSION}"',
+    ...(transport.kind === 'ssm' && options.installCommunityAws ? ['ansible-galaxy collection install "community.aws:==${COMMUNITY_AWS_VERSION}"'] : []),
     ...(transport.kind === 'ssm' ? [
-      'ansible-galaxy collection install "community.aws:==${COMMUNITY_AWS_VERSION}"',
       'curl -fsSL -o /tmp/session-manager-plugin.deb https://s3.amazonaws.com/session-manager-downloads/plugin/latest/ubuntu_64bit/session-manager-plugin.deb',
       'dpkg -i /tmp/session-manager-plugin.deb',
     ] : []),

@@ -23,6 +23,7 @@ export class AnsibleDeployLocks extends Construct {
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: 'lockName', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
       timeToLiveAttribute: 'expiresAt',
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       // Locks are leases of running builds: nothing to keep when the stack goes.

@@ -4,7 +4,7 @@ import { resetAwsClients } from '../../../lambda-src/core/aws-clients';
 import { describeWithEmulator } from '../../emulator/harness';
 
 describeWithEmulator('the AnsibleDeployStage lock on DynamoDB (moto)', emulator => {
-  const lock = { table: 'locks', name: 'web-fleet', ttlSeconds: 600, pollSeconds: 0.2 };
+  const lock = { table: 'locks', name: 'web-fleet', ttlSeconds: 600, pollSeconds: 0.2, releaseSeconds: 30 };
   beforeEach(async () => {
     resetAwsClients();
     await emulator().client(DynamoDBClient).send(new CreateTableCommand({

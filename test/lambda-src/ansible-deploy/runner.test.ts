@@ -5,7 +5,9 @@ import * as path from 'path';
 import { prepare, run } from '../../../lambda-src/ansible-deploy/handlers';
 import { writeUnreachableReport } from '../../../lambda-src/ansible-deploy/junit';
 import { failureReason, parseListHosts, parseRecap, totals } from '../../../lambda-src/ansible-deploy/recap';
+import { hostList, outputVariables } from '../../../lambda-src/ansible-deploy/run';
 import { parseParametersFile } from '../../../lambda-src/core/parameters-file';
+import { PIPELINE_OUTPUT_VARIABLES_MAX_BYTES } from '../../../src/core/private/quotas';
 
 /*
  * The runner in-process: its parsers, and prepare/run against local hosts (ansible_connection=local)
@@ -69,6 +71,45 @@ db1                        : ok=1    changed=0    unreachable=0    failed=1    s
   });
 });
 
+// CodePipeline quotas, "Maximum size of output variables": 122,880 bytes for all of one action's variables together.
+describe('the exported variables fit CodePipeline\'s output variables', () => {
+  const fixed = { ANSIBLE_OK: '9000', ANSIBLE_EXIT_CODE: '2', ANSIBLE_MODE: 'check', ANSIBLE_SUMMARY: 'x'.repeat(400) };
+  const size = (vars: Record<string, string>) => Object.entries(vars).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  const fleet = (n: number) => Array.from({ length: n }, (_, i) => `i-${i.toString(16).padStart(17, '0')}`);
+
+  test('a fleet of 9,000 instances, half of them failed and a quarter unreachable: every list is cut with a count, all together within the limit', () => {
+    const hosts = fleet(9000);
+    const vars = outputVariables(fixed, {
+      ANSIBLE_HOSTS: hosts, ANSIBLE_FAILED_HOSTS: hosts.slice(0, 4500), ANSIBLE_UNREACHABLE_HOSTS: hosts.slice(6750),
+    });
+    expect(size(vars)).toBeLessThanOrEqual(PIPELINE_OUTPUT_VARIABLES_MAX_BYTES);
+    for (const [name, all] of [['ANSIBLE_HOSTS', 9000], ['ANSIBLE_FAILED_HOSTS', 4500], ['ANSIBLE_UNREACHABLE_HOSTS', 2250]] as const) {
+      const match = /^(.*),\.\.\.\(\+(\d+) more\)$/.exec(vars[name])!;
+      expect(match).not.toBeNull();
+      expect(match[1].split(',').length + Number(match[2])).toBe(all);
+    }
+    // The full list keeps the most: the apply after a preview reads it.
+    expect(vars.ANSIBLE_HOSTS.length).toBeGreaterThan(4 * vars.ANSIBLE_FAILED_HOSTS.length);
+    expect(vars.ANSIBLE_SUMMARY).toBe(fixed.ANSIBLE_SUMMARY);
+  });
+
+  test('lists that fit are whole; a failed list alone may use the room the full list leaves', () => {
+    const hosts = fleet(3000);
+    expect(outputVariables(fixed, { ANSIBLE_HOSTS: hosts, ANSIBLE_FAILED_HOSTS: [], ANSIBLE_UNREACHABLE_HOSTS: [] }).ANSIBLE_HOSTS).toBe(hosts.join(','));
+    const failed = outputVariables(fixed, {
+      ANSIBLE_HOSTS: hosts.slice(0, 2000), ANSIBLE_FAILED_HOSTS: hosts.slice(0, 2000), ANSIBLE_UNREACHABLE_HOSTS: [],
+    });
+    expect(failed.ANSIBLE_FAILED_HOSTS).toBe(hosts.slice(0, 2000).join(','));
+    expect(size(failed)).toBeLessThanOrEqual(PIPELINE_OUTPUT_VARIABLES_MAX_BYTES);
+  });
+
+  test('a cut counts multi-byte names in bytes, and a name that does not fit at all leaves only the count', () => {
+    expect(hostList(['hôte-1', 'hôte-2', 'hôte-3'], 22)).toBe('hôte-1,...(+2 more)');
+    expect(Buffer.byteLength(hostList(['hôte-1', 'hôte-2', 'hôte-3'], 22))).toBeLessThanOrEqual(22);
+    expect(hostList(['a-very-long-host-name'], 12)).toBe('...(+1 more)');
+  });
+});
+
 describe('the parameters file shared with VmCommandStage', () => {
   test('typed values pass; an unknown key or a wrong type is named', () => {
     const types = { n: 'integer', b: 'boolean', l: 'stringList', s: 'string' } as const;
@@ -110,10 +151,45 @@ describe('the parameters file shared with VmCommandStage', () => {
     fs.writeFileSync(path.join(cwd, 'p.json'), '{"parameters":{"count":2}}');
     const config = baseConfig({ variableExtraVars: { commit: 'ANSIBLE_STAGE_VAR_0' }, parametersFile: 'p.json', fileParameters: { count: 'integer' } });
     await prepare(env(config, { ANSIBLE_STAGE_VAR_0: 'abc123' }), cwd);
-    expect(JSON.parse(fs.readFileSync(path.join(cwd, '.ansible-stage', 'extra-vars.json'), 'utf8'))).toEqual({ greeting: 'from props', commit: 'abc123', count: 2 });
+    expect(fs.readFileSync(path.join(cwd, '.ansible-stage', 'extra-vars.yml'), 'utf8')).toBe('{"greeting": "from props",\n "commit": !unsafe "abc123",\n "count": 2}\n');
     expect((fs.statSync(path.join(cwd, '.ansible-stage', 'id_ssh')).mode % 0o1000).toString(8)).toBe('600');
     expect(fs.readFileSync(path.join(cwd, '.ansible-stage', 'id_ssh'), 'utf8')).toBe('not a real key\n');
     expect(printed()).toContain('[AnsibleDeployStage] 2 hosts: a, b\n');
+  });
+
+  /*
+   * The Injection class of the fault suite: a Jinja expression in a CodePipeline variable or a parameters-file value
+   * reaches ansible-playbook as text (`!unsafe`, Ansible docs "Advanced playbook syntax: Unsafe or raw strings"), in a
+   * string, a list, a key-shaped value and a variable that overrides a templated `extraVars` one; nothing runs.
+   */
+  test('a Jinja expression from a CodePipeline variable or the parameters file arrives verbatim and runs nothing', async () => {
+    const marker = path.join(cwd, 'pwned');
+    const jinja = (what: string) => `{{ lookup('pipe', 'touch ${marker}-${what}') }}`;
+    const playbook = '- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.copy:\n        dest: "{{ out }}/{{ inventory_hostname }}"\n'
+      + '        content: "{{ [commit, greeting, items, ok] | to_json }}"\n';
+    fs.writeFileSync(path.join(cwd, 'site.yml'), playbook);
+    fs.writeFileSync(path.join(cwd, 'p.json'), JSON.stringify({ parameters: { greeting: `${jinja('file')} "é\\ \u0085😀`, items: [jinja('list'), '{% raw %}x'] } }));
+    const config = baseConfig({
+      extraVars: { out, greeting: 'overridden', ok: '{{ 6 * 7 }}' },
+      variableExtraVars: { commit: 'ANSIBLE_STAGE_VAR_0' },
+      parametersFile: 'p.json',
+      fileParameters: { greeting: 'string', items: 'stringList' },
+      limit: 'a',
+    });
+    const environment = env(config, { ANSIBLE_STAGE_VAR_0: jinja('variable') });
+    await prepare(environment, cwd);
+    expect(await run(environment, cwd)).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'a'), 'utf8'))).toEqual([jinja('variable'), `${jinja('file')} "é\\ \u0085😀`, [jinja('list'), '{% raw %}x'], '42']);
+    expect(fs.readdirSync(cwd).filter(f => f.startsWith('pwned'))).toEqual([]);
+  });
+
+  test('a host name with a Jinja expression (as an EC2 tag could give) is refused before ansible runs it', async () => {
+    const marker = path.join(cwd, 'pwned-host');
+    fs.writeFileSync(path.join(cwd, 'hosts.yml'), `all:\n  hosts:\n    "{{ lookup('pipe', 'touch ${marker}') }}":\n      ansible_connection: local\n`);
+    const config = baseConfig({ inventory: { file: 'hosts.yml' }, extraVars: { greeting: 'hi', out } });
+    await expect(prepare(env(config), cwd)).rejects.toThrow(`host names must not hold Jinja delimiters ({{, {%, {#), which ansible would evaluate: "{{ lookup('pipe', 'touch ${marker}') }}"`);
+    expect(fs.existsSync(marker)).toBe(false);
+    expect(fs.existsSync(path.join(cwd, '.ansible-stage', 'hosts.json'))).toBe(false);
   });
 
   test('run: the recap becomes the exports file, and the exit code is ansible-playbook\'s', async () => {
@@ -132,6 +208,8 @@ describe('the parameters file shared with VmCommandStage', () => {
     ['no config', () => ({ config: undefined }), 'ANSIBLE_STAGE_CONFIG is not set'],
     ['a bad mode', c => ({ config: c, extraEnv: { ANSIBLE_STAGE_MODE: 'destroy' } }), 'ANSIBLE_STAGE_MODE must be apply or check, got: "destroy"'],
     ['an empty preview', c => ({ config: c, extraEnv: { ANSIBLE_STAGE_PREVIEW_HOSTS: ' , ' } }), 'the preview saw no host: nothing to apply'],
+    ['a preview host list that was cut', c => ({ config: c, extraEnv: { ANSIBLE_STAGE_PREVIEW_HOSTS: 'a,b,...(+7000 more)' } }),
+      'the preview\'s host list was cut to fit CodePipeline\'s output variables (7000 more hosts than fit): the apply cannot be limited to the hosts the check saw'],
     ['a missing playbook', c => ({ config: { ...c, playbook: 'other.yml' } }), 'playbook `other.yml` was not found in the input artifact'],
     ['a missing inventory', c => ({ config: { ...c, inventory: { file: 'nope' } } }), 'inventory `nope` was not found in the input artifact'],
     ['a missing parameters file', c => ({ config: { ...c, parametersFile: 'p.json' } }), 'parameters file `p.json` was not found in the input artifact'],
@@ -188,5 +266,8 @@ describe('the parameters file shared with VmCommandStage', () => {
       ansible_connection: 'community.aws.aws_ssm', ansible_aws_ssm_bucket_name: 'transfer-bucket', ansible_aws_ssm_region: 'eu-west-1', ansible_aws_ssm_bucket_sse_mode: 'AES256',
     });
     expect(fs.existsSync(path.join(cwd, '.ansible-stage', 'id_ssh'))).toBe(false);
+    const ten = baseConfig({ transport: { ssm: { bucket: 'transfer-bucket', plugin: 'amazon.aws.aws_ssm' } } });
+    await prepare(env(ten, { AWS_REGION: 'eu-west-1' }), cwd);
+    expect(JSON.parse(fs.readFileSync(path.join(cwd, '.ansible-stage', 'connection-vars.json'), 'utf8')).ansible_connection).toBe('amazon.aws.aws_ssm');
   });
 });

@@ -7,7 +7,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { dispatch, intake, sweep } from '../../../lambda-src/branch-build-fanout/handlers';
 import { deduplicationIdOf, groupIdOf } from '../../../lambda-src/branch-build-fanout/messages';
-import { backoffSeconds, MAX_BACKOFF_SECONDS } from '../../../lambda-src/branch-build-fanout/sqs-batch';
+import { backoffSeconds, MAX_BACKOFF_SECONDS, RECORD_TIME_MS, RETURN_MARGIN_MS } from '../../../lambda-src/branch-build-fanout/sqs-batch';
 import { isTransient } from '../../../lambda-src/branch-build-fanout/transient';
 import { InputError } from '../../../lambda-src/core/errors';
 import { branchMatches } from '../../../src/branch-build-fanout/private/branch-globs';
@@ -152,6 +152,21 @@ describe('dispatch', () => {
     expect(answer.batchItemFailures).toEqual([{ itemIdentifier: records[1].messageId }]);
     expect(sqs.commandCalls(ChangeMessageVisibilityBatchCommand)[0].args[0].input.Entries).toEqual([{ Id: '0', ReceiptHandle: records[1].receiptHandle, VisibilityTimeout: 0 }]);
   });
+
+  // Time budgets (fault suite): a record started in time whose calls hang must not run the function into its timeout.
+  test('a record whose calls outlast the invocation is given up before the timeout: it and the rest of its group come back at once', async () => {
+    const records = [record(push('feature/a', C1), 'a'), record(push('feature/a', C2), 'a'), record(push('feature/b', C2), 'b')];
+    codebuild.on(StartBuildCommand, { sourceVersion: C1 }).callsFake(() => new Promise(() => undefined));
+    codebuild.on(StartBuildCommand, { sourceVersion: C2 }).resolves({ build: { id: 'app-branches:2' } });
+    const deadline = Date.now() + RECORD_TIME_MS + 500;
+    const started = Date.now();
+    const answer = await dispatch({ Records: records }, { getRemainingTimeInMillis: () => deadline - Date.now() } as any);
+    expect(Date.now()).toBeLessThan(deadline - RETURN_MARGIN_MS + 1000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(RECORD_TIME_MS + 500 - RETURN_MARGIN_MS - 50);
+    expect(answer.batchItemFailures.map(f => f.itemIdentifier)).toEqual([records[0].messageId, records[1].messageId]);
+    expect(sqs.commandCalls(ChangeMessageVisibilityBatchCommand)[0].args[0].input.Entries!.map(e => [e.ReceiptHandle, e.VisibilityTimeout]))
+      .toEqual([[records[0].receiptHandle, 0], [records[1].receiptHandle, 0]]);
+  }, 20_000);
 
   test('a target that is gone goes to the dead-letter queue once the receives are used up', async () => {
     codebuild.on(StartBuildCommand).rejects(awsError('ResourceNotFoundException'));
