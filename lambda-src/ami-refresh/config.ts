@@ -37,6 +37,8 @@ export const BakeSchema = z.object({
   mixedInstancesPolicy: z.boolean(),
   pipelineExecutionId: z.string().min(1),
   commitId: z.string(),
+  /** The desired capacity to restore after ExitStandby, when EnterStandby could not lower it. */
+  restoreDesiredCapacity: z.number().int().nonnegative().optional(),
 });
 export type Bake = z.infer<typeof BakeSchema>;
 
@@ -45,6 +47,10 @@ export interface AmiWork {
   readonly groupName: string;
   readonly instanceId?: string;
   readonly standby?: boolean;
+  /** ExitStandby raises the desired capacity that EnterStandby kept: it goes back to this. */
+  readonly restoreDesiredCapacity?: number;
+  /** When the run first asked for its refresh: a retry or cleanup finds the refresh by it when its id was never answered. */
+  readonly refreshRequestedAt?: string;
   readonly refreshId?: string;
   readonly autoRollback?: boolean;
 }

@@ -33,7 +33,13 @@ const EventSchema = z.object({
     runId: z.string().min(1),
     image: z.object({ imageId: z.string() }).optional(),
     imageStatus: z.object({ detail: ImageDetail.nullish() }).optional(),
-    published: z.object({ imageId: z.string(), launchTemplateVersion: z.number(), regionCopies: z.record(z.string(), z.string()) }).optional(),
+    published: z.object({
+      imageId: z.string(),
+      launchTemplateVersion: z.number(),
+      regionCopies: z.record(z.string(), z.string()),
+      deletedVersions: z.number().default(0),
+      versionsProblem: z.string().optional(),
+    }).optional(),
     refresh: z.object({ refreshId: z.string() }).optional(),
     refreshStatus: z.object({ detail: RefreshDetail.nullish() }).optional(),
     pruned: z.object({ deregistered: z.array(z.string()), kept: z.array(z.string()), problems: z.array(z.string()) }).optional(),
@@ -90,6 +96,8 @@ function summary(run: Run): string {
   const parts = [`image ${published.imageId} published as launch template version ${published.launchTemplateVersion}`];
   const copies = Object.entries(published.regionCopies);
   if (copies.length) parts.push(`copies started: ${copies.map(([region, id]) => `${region} ${id}`).join(', ')}`);
+  if (published.deletedVersions) parts.push(`deleted ${published.deletedVersions} old launch template version(s)`);
+  if (published.versionsProblem) parts.push(`old launch template versions not deleted: ${published.versionsProblem}`);
   if (run.refresh) parts.push(`instance refresh ${run.refresh.refreshId} succeeded`);
   if (run.pruned) {
     const { deregistered, kept, problems } = run.pruned;

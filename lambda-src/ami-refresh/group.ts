@@ -35,10 +35,28 @@ export async function resolveVersion(launchTemplateId: string, version: string):
   return found;
 }
 
-/** The group's refresh that still runs, if any (refreshes are listed newest first). */
-export async function activeRefresh(groupName: string): Promise<InstanceRefresh | undefined> {
+/** The group's latest refreshes, newest first. */
+export async function recentRefreshes(groupName: string): Promise<InstanceRefresh[]> {
   const out = await autoscaling().send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: groupName, MaxRecords: 10 }));
-  return (out.InstanceRefreshes ?? []).find(r => ACTIVE_REFRESH.includes(r.Status ?? ''));
+  return out.InstanceRefreshes ?? [];
+}
+
+/** The group's refresh that still runs, if any. */
+export async function activeRefresh(groupName: string): Promise<InstanceRefresh | undefined> {
+  return (await recentRefreshes(groupName)).find(r => ACTIVE_REFRESH.includes(r.Status ?? ''));
+}
+
+/** Clocks of the function and of Auto Scaling may differ by this much. */
+const CLOCK_SKEW_MS = 5_000;
+
+/**
+ * The refresh a run started, found by time: the run records when it first asked for one, and
+ * Prepare saw none running, so a refresh of the group that started since is the run's own (a
+ * second StartInstanceRefresh would have been refused while it ran).
+ */
+export function startedSince(refreshes: InstanceRefresh[], requestedAt: string): InstanceRefresh | undefined {
+  const since = Date.parse(requestedAt) - CLOCK_SKEW_MS;
+  return refreshes.find(r => r.StartTime !== undefined && new Date(r.StartTime).getTime() >= since);
 }
 
 /** An instance's lifecycle state in its group, or undefined when it left the group. */

@@ -39,10 +39,17 @@ export async function image(event: unknown): Promise<{ imageId: string; deadline
     return { imageId: out.ImageId!, deadline };
   } catch (err) {
     if ((err as Error).name !== 'InvalidAMIName.Duplicate') throw err;
+    // An earlier attempt made it, unanswered, and DescribeImages does not list it yet: the state
+    // machine tries again (EC2's refusal would end the run and leave the image behind).
     const found = await findImageByName(bake.imageName);
-    if (!found) throw err;
+    if (!found) throw new ImageNotListed(`image ${bake.imageName} exists but is not listed yet`);
     return { imageId: found, deadline };
   }
+}
+
+/** The run's image exists but DescribeImages does not show it yet: the state machine tries again. */
+class ImageNotListed extends Error {
+  public override readonly name = 'ImageNotListed';
 }
 
 /** The tags of the run's images and snapshots: the user's, then the stage's own (which win). */

@@ -56,13 +56,17 @@ export async function prepare(event: unknown): Promise<Bake> {
   const recorded = (await getRun(runId))?.work as AmiWork | undefined;
   const instanceId = recorded?.instanceId ?? pickInstance(group, config.launchTemplateId, version.VersionNumber!, groupVersion);
   const standby = config.capture === 'standby';
-  const work: AmiWork = { groupName: config.groupName, instanceId, standby };
+  // The desired capacity is lowered when the minimum allows it; otherwise it is kept (a replacement
+  // launches) and, as ExitStandby raises it, put back afterwards. A retry keeps the first attempt's choice.
+  const decrement = (group.DesiredCapacity ?? 0) > (group.MinSize ?? 0);
+  const restoreDesiredCapacity = recorded?.instanceId ? recorded.restoreDesiredCapacity : standby && !decrement ? group.DesiredCapacity : undefined;
+  const work: AmiWork = { groupName: config.groupName, instanceId, standby, restoreDesiredCapacity };
   await recordWork(runId, { ...work });
   // A retry finds the instance on its way to Standby already (the first attempt's call went through).
   const state = group.Instances?.find(i => i.InstanceId === instanceId)?.LifecycleState;
-  if (standby && state === 'InService') await enterStandby(group, instanceId);
+  if (standby && state === 'InService') await enterStandby(group.AutoScalingGroupName!, instanceId, restoreDesiredCapacity === undefined);
   logger.info('instance chosen', { instanceId, launchTemplateVersion: version.VersionNumber, capture: config.capture });
-  return { ...base, instanceId };
+  return { ...base, instanceId, restoreDesiredCapacity };
 }
 
 /** The image of this name the account owns, if any. */
@@ -95,13 +99,12 @@ function describeInstance(i: Instance): string {
 }
 
 /**
- * Moves the instance to Standby. The desired capacity is lowered when the minimum allows it (no
- * replacement is launched); otherwise Auto Scaling launches one to keep the capacity.
+ * Moves the instance to Standby. With `decrement` the desired capacity is lowered (no replacement
+ * is launched); otherwise Auto Scaling launches one to keep the capacity.
  */
-async function enterStandby(group: AutoScalingGroup, instanceId: string): Promise<void> {
-  const decrement = (group.DesiredCapacity ?? 0) > (group.MinSize ?? 0);
+async function enterStandby(groupName: string, instanceId: string, decrement: boolean): Promise<void> {
   await autoscaling().send(new EnterStandbyCommand({
-    AutoScalingGroupName: group.AutoScalingGroupName, InstanceIds: [instanceId], ShouldDecrementDesiredCapacity: decrement,
+    AutoScalingGroupName: groupName, InstanceIds: [instanceId], ShouldDecrementDesiredCapacity: decrement,
   }));
   logger.info('instance entered Standby', { instanceId, decrementedDesiredCapacity: decrement });
 }

@@ -6,7 +6,9 @@ import { autoscaling, ec2 } from './clients';
 import { BakeSchema, clientToken, Config, ConfigSchema } from './config';
 import { imageTags } from './image';
 import { findImageByName } from './prepare';
+import { pruneVersions, versionDescription } from './versions';
 import { REQUEST_LIMITS, awsClient } from '../core/aws-clients';
+import { reasonOf } from '../core/errors';
 import { parseInput } from '../core/input';
 import { logger } from '../core/logger';
 import { mapLimit } from '../core/map-limit';
@@ -28,6 +30,9 @@ export interface Published {
   readonly imageId: string;
   readonly launchTemplateVersion: number;
   readonly regionCopies: Record<string, string>;
+  /** Old launch template versions of the stage deleted (`versionsProblem` says why none could be). */
+  readonly deletedVersions: number;
+  readonly versionsProblem?: string;
 }
 
 export async function publish(event: unknown): Promise<Published> {
@@ -37,7 +42,7 @@ export async function publish(event: unknown): Promise<Published> {
     LaunchTemplateId: config.launchTemplateId,
     SourceVersion: String(bake.sourceVersion),
     LaunchTemplateData: { ImageId: imageId },
-    VersionDescription: `${imageId} from pipeline execution ${bake.pipelineExecutionId}`.slice(0, 255),
+    VersionDescription: versionDescription(imageId, bake.pipelineExecutionId),
     ClientToken: clientToken(config.launchTemplateId, bake.pipelineExecutionId, imageId),
   }));
   const version = created.LaunchTemplateVersion!.VersionNumber!;
@@ -65,7 +70,16 @@ export async function publish(event: unknown): Promise<Published> {
   await mapLimit(config.copy.regions, 3, async region => {
     regionCopies[region] = await copyToRegion(config, bake, imageId, region);
   });
-  return { imageId, launchTemplateVersion: version, regionCopies };
+  // Never fails a release: the next one tries again.
+  let deletedVersions = 0;
+  let versionsProblem: string | undefined;
+  try {
+    deletedVersions = await pruneVersions(config.launchTemplateId, version, bake.sourceVersion);
+  } catch (err) {
+    versionsProblem = reasonOf(err);
+    logger.warn('old launch template versions could not be deleted', { launchTemplateId: config.launchTemplateId, error: versionsProblem });
+  }
+  return { imageId, launchTemplateVersion: version, regionCopies, deletedVersions, versionsProblem };
 }
 
 export async function updateGroupVersion(config: Config, mixed: boolean, version: number): Promise<void> {

@@ -1,16 +1,17 @@
-import { InstanceRefresh, StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
+import { StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
 import { z } from 'zod/v3';
 import { autoscaling } from './clients';
 import { AmiWork, BakeSchema, Config, ConfigSchema, isoIn, StageError } from './config';
-import { activeRefresh } from './group';
+import { ACTIVE_REFRESH, recentRefreshes, startedSince } from './group';
 import { parseInput } from '../core/input';
-import { recordWork } from '../core/job-table';
+import { getRun, recordWork } from '../core/job-table';
 import { logger } from '../core/logger';
 
 /*
- * Starts the instance refresh to the new version, once: a retry adopts the refresh that targets
- * this version; any other refresh under way fails the stage. The refresh is recorded so that a
- * failed or stopped run cancels (or rolls back) it.
+ * Starts the instance refresh to the new version, once: the run records when it asks for it, and a
+ * retry adopts the refresh started since (pinned or not), or one that targets this version; any
+ * other refresh under way fails the stage. The refresh is recorded so that a failed or stopped run
+ * cancels (or rolls back) it.
  */
 
 const EventSchema = z.object({
@@ -25,8 +26,19 @@ export async function refresh(event: unknown): Promise<{ refreshId: string; dead
   const settings = config.refresh;
   if (!settings) throw new StageError('the stage has no instance refresh');
   const version = String(published.launchTemplateVersion);
-  let refreshId = await adoptable(config, version);
+  const requestedAt = ((await getRun(runId))?.work as AmiWork | undefined)?.refreshRequestedAt ?? new Date().toISOString();
+  const work: AmiWork = {
+    groupName: config.groupName,
+    instanceId: bake.instanceId,
+    standby: config.capture === 'standby',
+    restoreDesiredCapacity: bake.restoreDesiredCapacity,
+    refreshRequestedAt: requestedAt,
+    autoRollback: settings.preferences.AutoRollback,
+  };
+  let refreshId = await adoptable(config, version, requestedAt);
   if (!refreshId) {
+    // Recorded before the call: an answer lost on the way back still leaves the run its refresh.
+    await recordWork(runId, { ...work });
     try {
       const out = await autoscaling().send(new StartInstanceRefreshCommand({
         AutoScalingGroupName: config.groupName,
@@ -37,18 +49,11 @@ export async function refresh(event: unknown): Promise<{ refreshId: string; dead
       refreshId = out.InstanceRefreshId!;
     } catch (err) {
       if ((err as Error).name !== 'InstanceRefreshInProgress') throw err;
-      refreshId = await adoptable(config, version);
+      refreshId = await adoptable(config, version, requestedAt);
       if (!refreshId) throw new StageError(`Auto Scaling group ${config.groupName} has another instance refresh in progress`);
     }
   }
-  const work: AmiWork = {
-    groupName: config.groupName,
-    instanceId: bake.instanceId,
-    standby: config.capture === 'standby',
-    refreshId,
-    autoRollback: settings.preferences.AutoRollback,
-  };
-  await recordWork(runId, { ...work });
+  await recordWork(runId, { ...work, refreshId });
   logger.info('instance refresh started', { refreshId, version });
   return { refreshId, deadline: isoIn(settings.timeoutSeconds) };
 }
@@ -58,9 +63,12 @@ function desiredConfiguration(config: Config, mixed: boolean, version: string) {
   return mixed ? { MixedInstancesPolicy: { LaunchTemplate: { LaunchTemplateSpecification: spec } } } : { LaunchTemplate: spec };
 }
 
-/** The refresh under way that targets this version (a retry's first attempt started it). */
-async function adoptable(config: Config, version: string): Promise<string | undefined> {
-  const running: InstanceRefresh | undefined = await activeRefresh(config.groupName);
+/** The run's own refresh (an earlier attempt started it), or the one under way that targets this version. */
+async function adoptable(config: Config, version: string, requestedAt: string): Promise<string | undefined> {
+  const refreshes = await recentRefreshes(config.groupName);
+  const own = startedSince(refreshes, requestedAt);
+  if (own) return own.InstanceRefreshId;
+  const running = refreshes.find(r => ACTIVE_REFRESH.includes(r.Status ?? ''));
   if (!running) return undefined;
   const desired = running.DesiredConfiguration;
   const spec = desired?.LaunchTemplate ?? desired?.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;

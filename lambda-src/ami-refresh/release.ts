@@ -21,7 +21,9 @@ const EventSchema = z.object({
 
 export async function release(event: unknown): Promise<{ imageId: string; deadline?: string }> {
   const { bake, image, config } = parseInput(EventSchema, event, 'release input');
-  await exitStandby({ groupName: config.groupName, instanceId: bake.instanceId, standby: config.capture === 'standby' });
+  await exitStandby({
+    groupName: config.groupName, instanceId: bake.instanceId, standby: config.capture === 'standby', restoreDesiredCapacity: bake.restoreDesiredCapacity,
+  });
   const kmsKeyId = config.copy.kmsKeyArn;
   if (!kmsKeyId) return { imageId: image.imageId };
   const name = `${bake.imageName}-encrypted`.slice(0, 128);

@@ -30,7 +30,8 @@ type Attempt = { ok: true } | { ok: false; retry: boolean; reason: string; waitM
 export async function postToSlack(url: URL, payload: unknown, options: PostOptions): Promise<{ attempts: number }> {
   const body = JSON.stringify(payload);
   for (let attempt = 1; ; attempt++) {
-    const result = await postOnce(url, body, Math.min(options.requestTimeoutMs, Math.max(1, options.deadline - Date.now())));
+    // Whole milliseconds: AbortSignal.timeout throws a RangeError for a fraction, and deadlines can carry one.
+    const result = await postOnce(url, body, Math.min(options.requestTimeoutMs, Math.max(1, Math.floor(options.deadline - Date.now()))));
     if (result.ok) return { attempts: attempt };
     if (!result.retry) throw new SlackPostError(result.reason, true, result.webhookRejected);
     if (attempt >= options.maxAttempts) throw new SlackPostError(`${result.reason} (gave up after ${attempt} attempts)`, false);

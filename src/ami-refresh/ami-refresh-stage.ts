@@ -289,14 +289,15 @@ export class AmiRefreshStage extends PipelineStage {
     const snapshot = stack.formatArn({ service: 'ec2', account: '', resource: 'snapshot', resourceName: '*' });
     const template = stack.formatArn({ service: 'ec2', resource: 'launch-template', resourceName: launchTemplate.id });
     const stageTag = { [`aws:ResourceTag/${STAGE_TAG_KEY}`]: this.stageTagValue };
+    const requestTag = { [`aws:RequestTag/${STAGE_TAG_KEY}`]: this.stageTagValue };
 
     run.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['autoscaling:EnterStandby', 'autoscaling:ExitStandby', 'autoscaling:UpdateAutoScalingGroup',
+      actions: ['autoscaling:EnterStandby', 'autoscaling:ExitStandby', 'autoscaling:SetDesiredCapacity', 'autoscaling:UpdateAutoScalingGroup',
         'autoscaling:StartInstanceRefresh', 'autoscaling:CancelInstanceRefresh', 'autoscaling:RollbackInstanceRefresh'],
       resources: [groupArn],
     }));
     functions.eventFunction.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['autoscaling:ExitStandby', 'autoscaling:CancelInstanceRefresh', 'autoscaling:RollbackInstanceRefresh'],
+      actions: ['autoscaling:ExitStandby', 'autoscaling:SetDesiredCapacity', 'autoscaling:CancelInstanceRefresh', 'autoscaling:RollbackInstanceRefresh'],
       resources: [groupArn],
     }));
     // The group's own instances only (Auto Scaling tags them with the group's name).
@@ -309,7 +310,7 @@ export class AmiRefreshStage extends PipelineStage {
     run.addToRolePolicy(new iam.PolicyStatement({
       actions: ['ec2:CreateImage', ...(props.imageCopy ? ['ec2:CopyImage'] : [])],
       resources: [image, snapshot],
-      conditions: { StringEquals: { [`aws:RequestTag/${STAGE_TAG_KEY}`]: this.stageTagValue } },
+      conditions: { StringEquals: requestTag },
     }));
     run.addToRolePolicy(new iam.PolicyStatement({
       actions: ['ec2:CreateTags'],
@@ -321,29 +322,56 @@ export class AmiRefreshStage extends PipelineStage {
       run.addToRolePolicy(new iam.PolicyStatement({ actions: ownImages, resources: [image, snapshot], conditions: { StringEquals: stageTag } }));
     }
     run.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate'],
+      actions: ['ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate', 'ec2:DeleteLaunchTemplateVersions'],
       resources: [template],
     }));
-    // Auto Scaling checks that whoever points a group (or a refresh) at a launch template version may launch it.
+    // Auto Scaling checks that whoever points a group (or a refresh) at a launch template version may
+    // launch from it: RunInstances on the template and on what a launch from it uses and makes, the
+    // tags of its tag specifications, and the instance profile's role.
+    const regional = (resource: string) => stack.formatArn({ service: 'ec2', resource, resourceName: '*' });
+    const launched = ['instance', 'volume', 'network-interface'].map(regional);
     run.addToRolePolicy(new iam.PolicyStatement({
       actions: ['ec2:RunInstances'],
-      resources: ['*'],
+      resources: [template, ...launched, ...['subnet', 'security-group', 'key-pair'].map(regional), image, snapshot],
       conditions: { ArnLike: { 'ec2:LaunchTemplate': template } },
     }));
-    acknowledgeWildcard(run, '*', 'ec2:RunInstances is granted only for launches from the group\'s launch template (condition ec2:LaunchTemplate), which Auto Scaling checks when the group or a refresh uses a new version.');
-    if (props.instanceRole) props.instanceRole.grantPassRole(run.role!);
+    run.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['ec2:CreateTags'],
+      resources: launched,
+      conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
+    }));
+    for (const resource of ['instance', 'volume', 'network-interface', 'subnet', 'security-group', 'key-pair']) {
+      acknowledgeWildcard(run, nagArn(stack, 'ec2', true, `${resource}/*`),
+        'RunInstances only for launches from the group\'s launch template (condition ec2:LaunchTemplate), which Auto Scaling checks when the group or a refresh uses a new version; tagging only within RunInstances (ec2:CreateAction).');
+    }
+    if (props.instanceRole) {
+      run.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [props.instanceRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+      }));
+    }
     if (props.imageIdParameter) props.imageIdParameter.grantWrite(run);
     if (props.imageCopy?.kmsKey) {
-      props.imageCopy.kmsKey.grant(run, 'kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo');
+      props.imageCopy.kmsKey.grant(run, 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo');
+      // EC2 creates grants on the key for the copy's snapshots; nobody else gets one.
+      run.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['kms:CreateGrant'],
+        resources: [props.imageCopy.kmsKey.keyArn],
+        conditions: { Bool: { 'kms:GrantIsForAWSResource': true } },
+      }));
     }
     if (props.imageCopy?.regions?.length) {
       for (const region of props.imageCopy.regions) {
+        const copies = [stack.formatArn({ service: 'ec2', region, account: '', resource: 'image', resourceName: '*' }),
+          stack.formatArn({ service: 'ec2', region, account: '', resource: 'snapshot', resourceName: '*' })];
         run.addToRolePolicy(new iam.PolicyStatement({
-          actions: ['ec2:CopyImage', 'ec2:CreateTags'],
-          resources: [stack.formatArn({ service: 'ec2', region, account: '', resource: 'image', resourceName: '*' }),
-            stack.formatArn({ service: 'ec2', region, account: '', resource: 'snapshot', resourceName: '*' })],
+          actions: ['ec2:CopyImage'], resources: copies, conditions: { StringEquals: requestTag },
         }));
-        acknowledgeWildcard(run, `arn:<AWS::Partition>:ec2:${region}::image/*`, 'Copies get their ids in the other region when they are made; the stage copies only its own images there.');
+        run.addToRolePolicy(new iam.PolicyStatement({
+          actions: ['ec2:CreateTags'], resources: copies, conditions: { StringEquals: { ...requestTag, 'ec2:CreateAction': 'CopyImage' } },
+        }));
+        acknowledgeWildcard(run, `arn:<AWS::Partition>:ec2:${region}::image/*`, 'Copies get their ids in the other region when they are made; they must carry the stage\'s tag (aws:RequestTag), and tagging is allowed only within CopyImage (ec2:CreateAction).');
         acknowledgeWildcard(run, `arn:<AWS::Partition>:ec2:${region}::snapshot/*`, 'Copies get their ids in the other region when they are made.');
       }
     }
@@ -371,7 +399,7 @@ function createSharedParts(functions: LongRunningJobFunctions): void {
     'autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeInstanceRefreshes',
     'ec2:DescribeImages', 'ec2:DescribeImageAttribute', 'ec2:DescribeInstances', 'ec2:DescribeLaunchTemplates', 'ec2:DescribeLaunchTemplateVersions',
   ], 'Auto Scaling and EC2 Describe* calls support no resource-level permissions.');
-  functions.grantAnyResource(functions.eventFunction, ['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeInstanceRefreshes'],
+  functions.grantAnyResource(functions.eventFunction, ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeInstanceRefreshes'],
     'Auto Scaling Describe* calls support no resource-level permissions.');
   functions.table.grant(functions.runFunction, 'dynamodb:DeleteItem');
   functions.table.grant(functions.eventFunction, 'dynamodb:DeleteItem');
@@ -441,6 +469,13 @@ function validate(props: AmiRefreshStageProps): void {
   if (refresh) {
     requireIntegerInRange('instanceRefresh.minHealthyPercentage', refresh.minHealthyPercentage, 0, 100);
     requireIntegerInRange('instanceRefresh.maxHealthyPercentage', refresh.maxHealthyPercentage, 100, 200);
+    const { minHealthyPercentage: min, maxHealthyPercentage: max } = refresh;
+    if (max !== undefined && min === undefined) {
+      invalid('instanceRefresh.minHealthyPercentage', 'be set with `maxHealthyPercentage` (StartInstanceRefresh refuses one without the other)', undefined);
+    }
+    if (max !== undefined && min !== undefined && !Token.isUnresolved(max) && !Token.isUnresolved(min) && max - min > 100) {
+      invalid('instanceRefresh.maxHealthyPercentage', 'be at most 100 above `minHealthyPercentage` (StartInstanceRefresh refuses a wider range)', `${max} with minHealthyPercentage ${min}`);
+    }
     if (refresh.autoRollback && refresh.pinVersion === false) {
       invalid('instanceRefresh.autoRollback', 'be used with `pinVersion` (Auto Scaling rolls back only to a desired configuration pinned to a version number)', true);
     }

@@ -5,9 +5,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 export class ImageCapture {
   /**
    * Moves the instance to Standby first (it leaves the load balancers, and the group keeps its
-   * capacity by launching a replacement when it cannot lower its desired capacity), then images
-   * it with a reboot, then returns it to service once the image is available, or failed, or the
-   * run stopped. File systems are consistent and no request reaches a rebooting instance.
+   * capacity by launching a replacement when it cannot lower its desired capacity; that capacity
+   * is set back after the instance returns), then images it with a reboot, then returns it to
+   * service once the image is available, or failed, or the run stopped. File systems are
+   * consistent and no request reaches a rebooting instance.
    */
   public static standby(): ImageCapture {
     return new ImageCapture('standby');
@@ -100,6 +101,7 @@ export interface InstanceRefreshOptions {
   readonly minHealthyPercentage?: number;
   /**
    * Percentage of desired capacity the group may grow to while it replaces instances (100 to 200).
+   * Needs `minHealthyPercentage`, and may exceed it by at most 100.
    * @default - Auto Scaling's default: terminate before launching
    */
   readonly maxHealthyPercentage?: number;

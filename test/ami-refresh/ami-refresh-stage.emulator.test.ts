@@ -1,4 +1,4 @@
-import { AutoScalingClient, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import {
   CreateImageCommand, CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand, DescribeImagesCommand, DescribeLaunchTemplateVersionsCommand,
   DescribeSnapshotsCommand, EC2Client,
@@ -52,6 +52,32 @@ describeWithEmulator('AmiRefreshStage on the emulator', emulator => {
     expect(stepsInvoked(runCalls)).toEqual(['prepare', 'image', 'release', 'publish', 'finish']);
   });
 
+  // EC2 Auto Scaling API reference, EnterStandby (ShouldDecrementDesiredCapacity; decrementing must keep
+  // desired >= minimum) and ExitStandby ("the desired capacity is incremented"); SetDesiredCapacity.
+  test('a group whose desired capacity is its minimum: Standby keeps the capacity, and the run puts it back after ExitStandby', async () => {
+    const s = await prepare({}, { size: 1 });
+    const capacity = async () => (await emulator().client(AutoScalingClient).send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['web'] })))
+      .AutoScalingGroups![0].DesiredCapacity;
+    expect(await capacity()).toBe(1);
+    const result = await emulator().waitForExecution((await startRun(s)).executionArn);
+    expect(result.status).toBe('SUCCEEDED');
+    const [enter] = emulator().calls('autoscaling', 'EnterStandby');
+    expect(enter.input.ShouldDecrementDesiredCapacity).toBe('false');
+    expect(emulator().calls('autoscaling', 'ExitStandby')).toHaveLength(1);
+    expect(await capacity()).toBe(1);
+    expect(onlyResult().kind).toBe('success');
+  });
+
+  test('a group above its minimum: Standby lowers the desired capacity and ExitStandby raises it; nothing else changes it', async () => {
+    const s = await prepare();
+    await emulator().waitForExecution((await startRun(s)).executionArn);
+    const [enter] = emulator().calls('autoscaling', 'EnterStandby');
+    expect(enter.input.ShouldDecrementDesiredCapacity).toBe('true');
+    expect(emulator().calls('autoscaling', 'SetDesiredCapacity')).toEqual([]);
+    const out = await emulator().client(AutoScalingClient).send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['web'] }));
+    expect(out.AutoScalingGroups![0].DesiredCapacity).toBe(3);
+  });
+
   test('the new version keeps user data, block devices and metadata options; only the image changes; the group points at it', async () => {
     const s = await prepare();
     await emulator().waitForExecution((await startRun(s)).executionArn);
@@ -88,6 +114,35 @@ describeWithEmulator('AmiRefreshStage on the emulator', emulator => {
     expect(Object.values(await lifecycleStates(emulator()))).toEqual(['InService/Healthy', 'InService/Healthy', 'InService/Healthy']);
     expect(emulator().calls('ec2', 'CreateLaunchTemplateVersion')).toEqual([]);
     expect(statesEntered(result).filter(n => n === 'ImagePoll')).toHaveLength(3);
+  });
+
+  // EC2 user guide, launch template quotas (10,000 versions per template); EC2 API reference,
+  // DeleteLaunchTemplateVersions (moto 5.2.1 lacks it: its answer is scripted here).
+  test('a template with many versions the stage made: the oldest are deleted after publishing, the default and the newest kept', async () => {
+    const s = await prepare();
+    const ec2Client = emulator().client(EC2Client);
+    for (let n = 2; n <= 25; n++) {
+      await ec2Client.send(new CreateLaunchTemplateVersionCommand({
+        LaunchTemplateId: s.launchTemplateId,
+        SourceVersion: '1',
+        VersionDescription: `ami-${n.toString(16).padStart(8, '0')} from pipeline execution old-${n}`,
+        LaunchTemplateData: { ImageId: 'ami-12c6146b' },
+      }));
+    }
+    emulator().script('ec2', 'DeleteLaunchTemplateVersions', (input: any) => ({
+      body: {
+        successfullyDeletedLaunchTemplateVersionSet: Object.keys(input).filter(k => k.startsWith('LaunchTemplateVersion.'))
+          .map(k => ({ launchTemplateId: s.launchTemplateId, versionNumber: input[k] })),
+      },
+    }));
+    await emulator().waitForExecution((await startRun(s)).executionArn);
+    const { kind, input } = onlyResult();
+    expect(kind).toBe('success');
+    expect(input.outputVariables.LaunchTemplateVersion).toBe('26');
+    const [call] = emulator().calls('ec2', 'DeleteLaunchTemplateVersions');
+    // Versions 2-25 are the stage's (version 1, the default and the group's, is not): the 20 newest of them stay.
+    expect(Object.entries(call.input).filter(([k]) => k.startsWith('LaunchTemplateVersion.')).map(([, v]) => Number(v)).sort((a, b) => a - b)).toEqual([2, 3, 4, 5]);
+    expect(input.executionDetails.summary).toContain('deleted 4 old launch template version(s)');
   });
 
   test('a failure after CreateImage (publishing refused): the instance is back in service, one failure', async () => {
@@ -145,7 +200,7 @@ describeWithEmulator('AmiRefreshStage on the emulator', emulator => {
 
   /** Resolves once the execution parked on `key`: the interpreter's PutItem of the task token is stored. */
   async function parkedOn(key: string) {
-    const park = await emulator().waitForCall('dynamodb', 'PutItem', c => c.input.Item?.pk?.S === key && Boolean(c.input.Item?.taskToken?.S), 20_000);
+    const park = await emulator().waitForCall('dynamodb', 'PutItem', c => c.input.Item?.pk?.S === key && Boolean(c.input.Item?.taskToken?.S));
     await emulator().waitForItem(park.input.TableName, { pk: { S: key } });
     return park;
   }

@@ -140,11 +140,11 @@ describe('IAM', () => {
     const template = Template.fromStack(stack);
     const groupRef = stack.getLogicalId(stack.node.findChild('WebGroup').node.defaultChild as CfnElement);
     const [run] = statementsWith(template, RUN_FUNCTION, 'autoscaling:EnterStandby');
-    expect(run.Action).toEqual(['autoscaling:EnterStandby', 'autoscaling:ExitStandby', 'autoscaling:UpdateAutoScalingGroup',
+    expect(run.Action).toEqual(['autoscaling:EnterStandby', 'autoscaling:ExitStandby', 'autoscaling:SetDesiredCapacity', 'autoscaling:UpdateAutoScalingGroup',
       'autoscaling:StartInstanceRefresh', 'autoscaling:CancelInstanceRefresh', 'autoscaling:RollbackInstanceRefresh']);
     expect(resolved(stack, run.Resource)).toBe(`arn:<AWS::Partition>:autoscaling:eu-west-1:111111111111:autoScalingGroup:*:autoScalingGroupName/<${groupRef}>`);
     const [event] = statementsWith(template, EVENT_FUNCTION, 'autoscaling:ExitStandby');
-    expect(event.Action).toEqual(['autoscaling:ExitStandby', 'autoscaling:CancelInstanceRefresh', 'autoscaling:RollbackInstanceRefresh']);
+    expect(event.Action).toEqual(['autoscaling:ExitStandby', 'autoscaling:SetDesiredCapacity', 'autoscaling:CancelInstanceRefresh', 'autoscaling:RollbackInstanceRefresh']);
     expect(statementsWith(template, EVENT_FUNCTION, 'autoscaling:EnterStandby')).toEqual([]);
   });
 
@@ -175,17 +175,59 @@ describe('IAM', () => {
     expect(statementsWith(template, RUN_FUNCTION, 'ec2:DeleteSnapshot')).toEqual([]);
   });
 
-  test('launch template calls on that template only; RunInstances only through it; PassRole on the instance role', () => {
+  // EC2 Auto Scaling user guide, "Control Amazon EC2 launch template usage in Auto Scaling groups": the
+  // caller of UpdateAutoScalingGroup/StartInstanceRefresh with a launch template needs ec2:RunInstances,
+  // iam:PassRole for its instance profile, and ec2:CreateTags (ec2:CreateAction = RunInstances) for its
+  // tag specifications. EC2 user guide, IAM policy examples, "Launch instances from a launch template":
+  // the ec2:LaunchTemplate condition key. Service Authorization Reference, Amazon EC2: RunInstances acts
+  // on launch-template, instance, volume, network-interface, subnet, security-group, key-pair, image and
+  // snapshot; CreateTags takes ec2:CreateAction. IAM user guide, iam:PassedToService.
+  test('the group\'s CDK launch template (with tag specifications): launching through that template only, its tags within RunInstances, PassRole to EC2 only', () => {
     const { stack, launchTemplate } = stageIn();
     const template = Template.fromStack(stack);
     const templateRef = stack.getLogicalId(launchTemplate.node.defaultChild as CfnElement);
+    const lt = template.findResources('AWS::EC2::LaunchTemplate')[templateRef];
+    expect(lt.Properties.LaunchTemplateData.TagSpecifications.map((t: any) => t.ResourceType)).toEqual(expect.arrayContaining(['instance', 'volume']));
+    const templateArn = `arn:<AWS::Partition>:ec2:eu-west-1:111111111111:launch-template/<${templateRef}>`;
     const [versions] = statementsWith(template, RUN_FUNCTION, 'ec2:CreateLaunchTemplateVersion');
-    expect(versions.Action).toEqual(['ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate']);
-    expect(resolved(stack, versions.Resource)).toBe(`arn:<AWS::Partition>:ec2:eu-west-1:111111111111:launch-template/<${templateRef}>`);
+    expect(versions.Action).toEqual(['ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate', 'ec2:DeleteLaunchTemplateVersions']);
+    expect(resolved(stack, versions.Resource)).toBe(templateArn);
     const [run] = statementsWith(template, RUN_FUNCTION, 'ec2:RunInstances');
-    expect(run.Resource).toBe('*');
-    expect(resolved(stack, run.Condition.ArnLike['ec2:LaunchTemplate'])).toBe(`arn:<AWS::Partition>:ec2:eu-west-1:111111111111:launch-template/<${templateRef}>`);
-    expect(statementsWith(template, RUN_FUNCTION, 'iam:PassRole')).toHaveLength(1);
+    const own = (r: string) => `arn:<AWS::Partition>:ec2:eu-west-1:111111111111:${r}/*`;
+    expect(run.Resource.map((r: unknown) => resolved(stack, r))).toEqual([templateArn,
+      ...['instance', 'volume', 'network-interface', 'subnet', 'security-group', 'key-pair'].map(own),
+      'arn:<AWS::Partition>:ec2:eu-west-1::image/*', 'arn:<AWS::Partition>:ec2:eu-west-1::snapshot/*']);
+    expect(Object.keys(run.Condition)).toEqual(['ArnLike']);
+    expect(resolved(stack, run.Condition.ArnLike['ec2:LaunchTemplate'])).toBe(templateArn);
+    const launchTags = statementsWith(template, RUN_FUNCTION, 'ec2:CreateTags').filter(s => s.Condition.StringEquals['ec2:CreateAction'] === 'RunInstances');
+    expect(launchTags).toHaveLength(1);
+    expect(launchTags[0].Resource.map((r: unknown) => resolved(stack, r))).toEqual(['instance', 'volume', 'network-interface'].map(own));
+    const [pass] = statementsWith(template, RUN_FUNCTION, 'iam:PassRole');
+    expect(pass.Resource).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(stack.node.findChild('WebRole').node.defaultChild as CfnElement), 'Arn'] });
+    expect(pass.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } });
+  });
+
+  // Service Authorization Reference, Amazon EC2: CopyImage and CreateTags on image and snapshot take
+  // aws:RequestTag, CreateTags takes ec2:CreateAction. Service Authorization Reference, AWS KMS:
+  // CreateGrant takes kms:GrantIsForAWSResource (AWS KMS developer guide, "kms:GrantIsForAWSResource").
+  test('copies to other regions only with the stage\'s tag, tagged only within CopyImage; grants on the key only for AWS services', () => {
+    const setup = pipelineStack();
+    const key = new kms.Key(setup.stack, 'Key', { enableKeyRotation: true });
+    const stage = new AmiRefreshStage(setup.stack, 'Ami', { autoScalingGroup: groupIn(setup.stack).group, imageCopy: { kmsKey: key, regions: ['eu-central-1'] } });
+    stage.addToPipeline(setup.pipeline);
+    const template = Template.fromStack(setup.stack);
+    const inRegion = (s: any) => [s.Resource].flat().every((r: unknown) => resolved(setup.stack, r).includes(':eu-central-1:'));
+    const copy = statementsWith(template, RUN_FUNCTION, 'ec2:CopyImage').filter(inRegion);
+    expect(copy).toHaveLength(1);
+    expect(copy[0].Action).toBe('ec2:CopyImage');
+    expect(copy[0].Condition).toEqual({ StringEquals: { [`aws:RequestTag/${STAGE_TAG}`]: stage.stageTagValue } });
+    const tags = statementsWith(template, RUN_FUNCTION, 'ec2:CreateTags').filter(inRegion);
+    expect(tags).toHaveLength(1);
+    expect(tags[0].Condition).toEqual({ StringEquals: { [`aws:RequestTag/${STAGE_TAG}`]: stage.stageTagValue, 'ec2:CreateAction': 'CopyImage' } });
+    const grants = statementsWith(template, RUN_FUNCTION, 'kms:CreateGrant');
+    expect(grants).toHaveLength(1);
+    expect(grants[0].Action).toBe('kms:CreateGrant');
+    expect(grants[0].Condition).toEqual({ Bool: { 'kms:GrantIsForAWSResource': true } });
   });
 
   test('the SSM parameter and the KMS key are granted when given', () => {
@@ -198,7 +240,7 @@ describe('IAM', () => {
     expect(statementsWith(template, RUN_FUNCTION, 'ssm:PutParameter')).toHaveLength(1);
     const [kmsGrant] = statementsWith(template, RUN_FUNCTION, 'kms:CreateGrant');
     expect(kmsGrant.Resource).toEqual({ 'Fn::GetAtt': [setup.stack.getLogicalId(key.node.defaultChild as CfnElement), 'Arn'] });
-    const [tags] = statementsWith(template, RUN_FUNCTION, 'ec2:CreateTags');
+    const [tags] = statementsWith(template, RUN_FUNCTION, 'ec2:CreateTags').filter(s => s.Condition.StringEquals['ec2:CreateAction'] !== 'RunInstances');
     expect(tags.Condition.StringEquals['ec2:CreateAction']).toEqual(['CreateImage', 'CopyImage']);
   });
 
@@ -250,6 +292,12 @@ describe('validation', () => {
     // Step Functions service quotas: a Standard execution fails at 25,000 history events.
     ['a backstop whose cycles over the run would pass the history limit', () => stageIn({ backstopInterval: Duration.seconds(2), timeout: Duration.hours(24) }, false),
       "`backstopInterval` must be at least 59 s for a `timeout` of 1 day: each backstop cycle adds about 13 history events and an execution fails at 25,000, got: '2 seconds'"],
+    // Auto Scaling API reference, RefreshPreferences.MaxHealthyPercentage: 100 to 200; MinHealthyPercentage
+    // must be given with it, and the difference between them cannot be greater than 100.
+    ['max healthy percentage without min', () => stageIn({ instanceRefresh: { maxHealthyPercentage: 150 } }, false),
+      '`instanceRefresh.minHealthyPercentage` must be set with `maxHealthyPercentage` (StartInstanceRefresh refuses one without the other), got: undefined'],
+    ['a healthy range wider than 100', () => stageIn({ instanceRefresh: { minHealthyPercentage: 50, maxHealthyPercentage: 200 } }, false),
+      '`instanceRefresh.maxHealthyPercentage` must be at most 100 above `minHealthyPercentage` (StartInstanceRefresh refuses a wider range), got: \'200 with minHealthyPercentage 50\''],
     ['a backstop longer than 10 minutes', () => stageIn({ backstopInterval: Duration.minutes(11) }, false), '`backstopInterval` must be from 1 second to 10 minutes, got: \'11 minutes\''],
     ['a run longer than CodePipeline allows', () => stageIn({ imageTimeout: Duration.hours(12), imageCopy: { kmsKey: undefined, regions: ['eu-west-2'] }, instanceRefresh: { timeout: Duration.hours(13) } }, false),
       'must be at most 24 hours'],
@@ -258,6 +306,10 @@ describe('validation', () => {
   ];
   test.each(cases)('%s is refused at synth with a message naming the construct', (_name, build, message) => {
     expect(build).toThrow(message);
+  });
+
+  test('a healthy range of at most 100 is accepted', () => {
+    expect(() => stageIn({ instanceRefresh: { minHealthyPercentage: 90, maxHealthyPercentage: 190 } })).not.toThrow();
   });
 
   test('a stage never placed in a pipeline fails synth', () => {

@@ -281,7 +281,7 @@ describeSsh('AnsibleDeployStage with real ansible-playbook over SSH', emulator =
     });
     const isRunsClaim = (c: { input: any }) => c.input.Item?.lockName?.S === config.lock.name && c.input.Item?.owner?.S !== 'project:other-build';
     // Its second claim comes after it has read and logged the holder: now the other build releases.
-    await emulator().waitForCall('dynamodb', 'GetItem', c => c.input.Key?.lockName?.S === config.lock.name, 60_000);
+    await emulator().waitForCall('dynamodb', 'GetItem', c => c.input.Key?.lockName?.S === config.lock.name);
     while (emulator().calls('dynamodb', 'PutItem').filter(isRunsClaim).length < 2) await new Promise(resolve => setTimeout(resolve, 100));
     await emulator().client(DynamoDBClient).send(new DeleteItemCommand({ TableName: config.lock.table, Key: lockItem }));
     const run = await running;

@@ -62,7 +62,8 @@ function loginUser(): { name: string; asRoot: boolean } {
 }
 
 async function waitForPort(port: number, host: string, child: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 10_000;
+  // sshd that fails exits at once (checked below); the limit only ends a hang on a busy machine.
+  const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`sshd exited ${child.exitCode}: ${log()}`);
     const open = await new Promise<boolean>(resolve => {

@@ -36,7 +36,7 @@ describe('the state machines of the weight stacks and the example app', () => {
         .map(id => ({ name: `${name} ${id}`, definition: JSON.parse(resolver.stateMachine(id).definition) }));
     });
     console.log(`asl-validator: ${machines.length} state machines`);
-  }, 300_000);
+  });
 
   test('every construct with a state machine is covered', () => {
     // VmCommandStage and AmiRefreshStage: two each in their weight stacks, one each with the options, and the example's three VM stages and one AMI stage.

@@ -8,7 +8,7 @@ import {
 import type { Template } from 'aws-cdk-lib/assertions';
 import type { ScriptedReply } from './aws-protocol';
 import { FunctionConfig, LambdaRuntime } from './lambda-runtime';
-import { MotoMissingError, MotoProcess, motoUnavailableReason } from './moto-process';
+import { MotoMissingError, MotoProcess, motoUnavailableReason, START_TIMEOUT_MS } from './moto-process';
 import { AwsProxy, RecordedCall, Responder } from './proxy';
 import { ACCOUNT_ID, TemplateFunction, TemplateResolver } from './template-resolver';
 
@@ -384,7 +384,7 @@ export function describeWithEmulator(name: string, body: (emulator: () => Emulat
     let emulator: Emulator | undefined;
     beforeAll(async () => {
       emulator = await Emulator.start();
-    }, HANG_LIMIT_MS);
+    }, START_TIMEOUT_MS + HANG_LIMIT_MS);
     afterEach(async () => {
       await emulator?.reset();
     });

@@ -3,7 +3,8 @@ import * as path from 'path';
 import type { Writable } from 'stream';
 
 const LAUNCHER = path.join(__dirname, 'moto-launcher.py');
-const START_TIMEOUT_MS = 60_000;
+/** moto's imports are CPU-bound: on a busy machine it has taken over a minute to listen. A start that fails exits at once. */
+export const START_TIMEOUT_MS = 300_000;
 const MOTO_MISSING_EXIT_CODE = 3;
 
 /** The Python that runs moto: `MOTO_PYTHON`, or `python3` from the PATH. */
@@ -15,7 +16,7 @@ export function motoPython(): string {
 export function motoUnavailableReason(): string | undefined {
   // Finds the packages without importing them (importing moto's server takes about half a second).
   const script = 'import importlib.util as u; missing = [m for m in ("moto", "flask", "werkzeug") if u.find_spec(m) is None]; print(" ".join(missing))';
-  const check = spawnSync(motoPython(), ['-c', script], { encoding: 'utf8', timeout: 60_000 });
+  const check = spawnSync(motoPython(), ['-c', script], { encoding: 'utf8', timeout: START_TIMEOUT_MS });
   if (check.error) return `${motoPython()} cannot be run (${check.error.message})`;
   if (check.status !== 0) return `${motoPython()} failed: ${(check.stderr || '').trim().split('\n').pop()}`;
   const missing = check.stdout.trim();

@@ -78,7 +78,7 @@ describeWithEmulator('rule patterns against the documented events', emulator => 
 
   beforeAll(() => {
     rules = rulesOf();
-  }, 300_000);
+  });
 
   afterAll(() => {
     console.log(`event patterns: ${tested.rules} rules, ${FIXTURES.length} documented events, ${tested.positive} matching and ${tested.negative} non-matching variants`);

@@ -1,7 +1,9 @@
+import './request-timeout';
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { Duration } from 'aws-cdk-lib';
-import { appliedThenDrop, drop, fakeCodePipeline, FAULT_REQUEST_TIMEOUT_MS, hang, serverError, throttled } from './fault-replies';
-import { amiRunHelpers, lifecycleStates } from '../ami-refresh/emulator-run';
+import { appliedThenDrop, drop, fakeCodePipeline, hang, serverError, throttled } from './fault-replies';
+import { amiRunHelpers, lifecycleStates, refreshAnswer } from '../ami-refresh/emulator-run';
 import { ScriptedReply } from '../emulator/aws-protocol';
 import { describeWithEmulator } from '../emulator/harness';
 import { PIPELINE_EXECUTION_ID } from '../vm-command/emulator-run';
@@ -11,10 +13,9 @@ import { PIPELINE_EXECUTION_ID } from '../vm-command/emulator-run';
  * Standby, publishing and job-result calls throttled, answered 5xx, hung, dropped or applied and
  * then dropped; events delivered twice; runs stopped while the instance is in Standby. Every
  * scenario ends with exactly one job result and every instance of the group in service. Calls time
- * out after FAULT_REQUEST_TIMEOUT_MS here (AWS_REQUEST_TIMEOUT_MS); the SDK makes one attempt, so each retry is the
- * state machine's.
+ * out after FAULT_REQUEST_TIMEOUT_MS here (request-timeout.ts); the SDK makes one attempt, so each
+ * retry is the state machine's.
  */
-process.env.AWS_REQUEST_TIMEOUT_MS = String(FAULT_REQUEST_TIMEOUT_MS);
 
 describeWithEmulator('AmiRefreshStage faults', emulator => {
   const { prepare, startRun, deliverToEventFunction } = amiRunHelpers(emulator);
@@ -44,7 +45,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
     const s = await prepare();
     firstCalls('ec2', 'CreateImage', fault);
     const codepipeline = fakeCodePipeline(emulator);
-    const result = await emulator().waitForExecution((await startRun(s)).executionArn, 60_000);
+    const result = await emulator().waitForExecution((await startRun(s)).executionArn);
     expect(result.status).toBe('SUCCEEDED');
     expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
     expect(await ownImages()).toBe(1);
@@ -59,7 +60,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
     const s = await prepare();
     firstCalls('autoscaling', 'EnterStandby', fault);
     const codepipeline = fakeCodePipeline(emulator);
-    await emulator().waitForExecution((await startRun(s)).executionArn, 60_000);
+    await emulator().waitForExecution((await startRun(s)).executionArn);
     expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
     const imaged = new Set(emulator().calls('ec2', 'CreateImage').map(c => c.input.InstanceId));
     expect(imaged.size).toBe(1);
@@ -71,17 +72,77 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
       const s = await prepare();
       firstCalls('autoscaling', 'ExitStandby', fault);
       const codepipeline = fakeCodePipeline(emulator);
-      await emulator().waitForExecution((await startRun(s)).executionArn, 60_000);
+      await emulator().waitForExecution((await startRun(s)).executionArn);
       expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
       expect(await allInService()).toBe(true);
     });
+
+  // EC2 API reference, CreateImage and "Error codes": a second CreateImage of a name answers
+  // InvalidAMIName.Duplicate; DescribeImages is eventually consistent ("Eventual consistency in the
+  // Amazon EC2 API"). moto checks no duplicate names: the refusal and the late listing are scripted.
+  test('CreateImage applied, then dropped, and the image not listed yet: the retry adopts it once it is listed; one image, one success', async () => {
+    const s = await prepare();
+    let created = false;
+    let hidden = 2;
+    emulator().script('ec2', 'CreateImage', () => {
+      if (created) return { error: { code: 'InvalidAMIName.Duplicate', message: `AMI name web-${PIPELINE_EXECUTION_ID} is already in use by AMI` } };
+      created = true;
+      return appliedThenDrop;
+    });
+    emulator().script('ec2', 'DescribeImages', (input: any) => (
+      created && input['Filter.1.Name'] === 'name' && hidden-- > 0 ? { body: { imagesSet: [] } } : undefined));
+    const codepipeline = fakeCodePipeline(emulator);
+    const result = await emulator().waitForExecution((await startRun(s)).executionArn);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
+    expect(emulator().calls('ec2', 'CreateImage')).toHaveLength(2);
+    expect(await ownImages()).toBe(1);
+    expect(await allInService()).toBe(true);
+  });
+
+  // EC2 Auto Scaling API reference, StartInstanceRefresh (InstanceRefreshInProgress while one runs) and
+  // DescribeInstanceRefreshes (StartTime). moto has no refreshes: they are scripted.
+  test('an unpinned StartInstanceRefresh applied, then dropped: the retry adopts the refresh started since it asked, one success', async () => {
+    const s = await prepare({ instanceRefresh: { pinVersion: false } });
+    let startedAt: string | undefined;
+    emulator().script('autoscaling', 'StartInstanceRefresh', () => {
+      if (startedAt) return { error: { code: 'InstanceRefreshInProgress', message: 'An Instance Refresh is already in progress' } };
+      startedAt = new Date().toISOString();
+      return { fault: 'applied-then-drop', body: { InstanceRefreshId: 'r-1' } };
+    });
+    // The function lists the group's refreshes; the state machine's poll names r-1.
+    emulator().script('autoscaling', 'DescribeInstanceRefreshes', (input: any) => (!startedAt ? { body: { InstanceRefreshes: [] } }
+      : refreshAnswer('r-1', input['InstanceRefreshIds.member.1'] ? 'Successful' : 'InProgress', { StartTime: startedAt })));
+    emulator().script('autoscaling', 'CancelInstanceRefresh', { body: { InstanceRefreshId: 'r-1' } });
+    const codepipeline = fakeCodePipeline(emulator);
+    const result = await emulator().waitForExecution((await startRun(s)).executionArn);
+    expect(result.status).toBe('SUCCEEDED');
+    const [success] = codepipeline.results();
+    expect(codepipeline.results()).toHaveLength(1);
+    expect(success.operation).toBe('PutJobSuccessResult');
+    expect(success.input.outputVariables.InstanceRefreshId).toBe('r-1');
+    expect(emulator().calls('autoscaling', 'StartInstanceRefresh')).toHaveLength(1);
+    expect(emulator().calls('autoscaling', 'CancelInstanceRefresh')).toEqual([]);
+  });
+
+  // EC2 Auto Scaling API reference, ExitStandby: the desired capacity is incremented.
+  test('ExitStandby applied, then dropped, for a group at its minimum: the retry still sets the desired capacity back', async () => {
+    const s = await prepare({}, { size: 1 });
+    firstCalls('autoscaling', 'ExitStandby', appliedThenDrop);
+    const codepipeline = fakeCodePipeline(emulator);
+    await emulator().waitForExecution((await startRun(s)).executionArn);
+    expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
+    const out = await emulator().client(AutoScalingClient).send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['web'] }));
+    expect(out.AutoScalingGroups![0].DesiredCapacity).toBe(1);
+    expect(await allInService()).toBe(true);
+  });
 
   test('the image poll answered 5xx: the SDK task is retried and the run succeeds once', async () => {
     const s = await prepare();
     firstCalls('ec2', 'DescribeImages', serverError, 2);
     const codepipeline = fakeCodePipeline(emulator);
     // The first DescribeImages is Prepare's name lookup (a Lambda step); the second is the poll.
-    await emulator().waitForExecution((await startRun(s)).executionArn, 60_000);
+    await emulator().waitForExecution((await startRun(s)).executionArn);
     expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
     expect(await allInService()).toBe(true);
   });
@@ -95,7 +156,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
     const s = await prepare();
     firstCalls('ec2', 'CreateLaunchTemplateVersion', fault);
     const codepipeline = fakeCodePipeline(emulator);
-    await emulator().waitForExecution((await startRun(s)).executionArn, 60_000);
+    await emulator().waitForExecution((await startRun(s)).executionArn);
     const [result] = codepipeline.results();
     expect(result.operation).toBe('PutJobSuccessResult');
     expect(result.input.outputVariables.LaunchTemplateVersion).toBe('2');
@@ -111,7 +172,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
   ])('the success report %s: Finish is tried again and CodePipeline takes one result', async (_name, fault) => {
     const s = await prepare();
     const codepipeline = fakeCodePipeline(emulator, [fault]);
-    await emulator().waitForExecution((await startRun(s)).executionArn, 60_000);
+    await emulator().waitForExecution((await startRun(s)).executionArn);
     expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
     expect(await allInService()).toBe(true);
   });
@@ -122,7 +183,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
       emulator().script('ec2', 'DescribeImages', (input: any) => (input['ImageId.1']
         ? { body: { imagesSet: [{ imageId: input['ImageId.1'], imageState: 'failed', stateReason: { message: 'boom' } }] } } : undefined));
       const codepipeline = fakeCodePipeline(emulator, [fault]);
-      await emulator().waitForExecution((await startRun(s)).executionArn, 60_000);
+      await emulator().waitForExecution((await startRun(s)).executionArn);
       expect(codepipeline.results().map(r => [r.operation, r.input.failureDetails?.message])).toEqual([
         ['PutJobFailureResult', expect.stringMatching(/^image ami-\w+ ended failed: boom\ninstance i-\w+ was returned to service$/)],
       ]);
@@ -135,7 +196,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
       ? { body: { imagesSet: [{ imageId: input['ImageId.1'], imageState: 'pending' }] } } : undefined));
     const codepipeline = fakeCodePipeline(emulator);
     const { executionArn } = await startRun(s);
-    const parked = await emulator().waitForCall('dynamodb', 'PutItem', c => String(c.input.Item?.pk?.S).startsWith('image#'), 20_000);
+    const parked = await emulator().waitForCall('dynamodb', 'PutItem', c => String(c.input.Item?.pk?.S).startsWith('image#'));
     expect(await allInService()).toBe(false);
     await deliverToEventFunction(s, { source: 'aws.codepipeline', stateMachineArn: s.stateMachineArn, detail: { 'pipeline': 'p', 'execution-id': PIPELINE_EXECUTION_ID, 'state': 'CANCELED' } });
     // moto 5.2.1 notices StopExecution only once the parked task wakes: the image event wakes it.
@@ -159,7 +220,7 @@ describeWithEmulator('AmiRefreshStage faults', emulator => {
       ? { body: { imagesSet: [{ imageId: input['ImageId.1'], imageState: 'pending' }] } } : undefined));
     const codepipeline = fakeCodePipeline(emulator);
     const { executionArn } = await startRun(s);
-    const parked = await emulator().waitForCall('dynamodb', 'PutItem', c => String(c.input.Item?.pk?.S).startsWith('image#'), 20_000);
+    const parked = await emulator().waitForCall('dynamodb', 'PutItem', c => String(c.input.Item?.pk?.S).startsWith('image#'));
     pending = false;
     const event = { source: 'aws.ec2', detail: { ImageId: parked.input.Item.pk.S.slice('image#'.length), State: 'available' } };
     await deliverToEventFunction(s, event);

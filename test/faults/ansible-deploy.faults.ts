@@ -1,5 +1,5 @@
+import './request-timeout';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { FAULT_REQUEST_TIMEOUT_MS } from './fault-replies';
 import { acquireLock } from '../../lambda-src/ansible-deploy/lock';
 import { resetAwsClients } from '../../lambda-src/core/aws-clients';
 import { ScriptedReply } from '../emulator/aws-protocol';
@@ -13,7 +13,6 @@ import { describeWithEmulator } from '../emulator/harness';
  * release that fails for good never changes the run's result (the lease ends the lock). The job result is
  * CodeBuild's (CodePipeline's CodeBuild action), so there is none to inject faults into here.
  */
-process.env.AWS_REQUEST_TIMEOUT_MS = String(FAULT_REQUEST_TIMEOUT_MS);
 
 const throttled: ScriptedReply = { error: { code: 'ThrottlingException', message: 'Rate exceeded' } };
 const serverError: ScriptedReply = { status: 500, error: { code: 'InternalServerError', message: 'try again', status: 500 } };

@@ -1,5 +1,5 @@
+import './request-timeout';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { FAULT_REQUEST_TIMEOUT_MS } from './fault-replies';
 import { branchEvent, commitOf, startFanout } from '../branch-build-fanout/emulator-fanout';
 import { ScriptedReply } from '../emulator/aws-protocol';
 import { describeWithEmulator, Emulator } from '../emulator/harness';
@@ -9,9 +9,8 @@ import { describeWithEmulator, Emulator } from '../emulator/harness';
  * intake and dispatch handlers): StartBuild and the ledger's calls throttled, answered 5xx, hung or
  * dropped (before or after CodeBuild applied them), the queue's own calls failing. Whatever
  * happens, each push is built exactly once and nothing that can succeed reaches the dead-letter
- * queue. Calls time out after FAULT_REQUEST_TIMEOUT_MS here (AWS_REQUEST_TIMEOUT_MS), and the SDK makes one attempt.
+ * queue. Calls time out after FAULT_REQUEST_TIMEOUT_MS here (request-timeout.ts), and the SDK makes one attempt.
  */
-process.env.AWS_REQUEST_TIMEOUT_MS = String(FAULT_REQUEST_TIMEOUT_MS);
 
 const throttled: ScriptedReply = { error: { code: 'ThrottlingException', message: 'Rate exceeded' } };
 const serverError: ScriptedReply = { error: { code: 'InternalServerError', message: 'try again', status: 500 } };

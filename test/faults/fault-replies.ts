@@ -3,14 +3,6 @@ import { Emulator } from '../emulator/harness';
 
 /* The faults every scenario file injects, and a CodePipeline that takes one result per job. */
 
-/**
- * The handlers' request timeout under fault injection (each scenario file sets it as
- * AWS_REQUEST_TIMEOUT_MS before any handler loads): short, so that a hung call ends quickly, yet
- * long enough that a healthy call to moto on a busy 2-core machine never reaches it (under load,
- * healthy calls took over the 300 ms that the files once used).
- */
-export const FAULT_REQUEST_TIMEOUT_MS = 2_000;
-
 export const throttled: ScriptedReply = { error: { code: 'ThrottlingException', message: 'Rate exceeded' } };
 export const serverError: ScriptedReply = { status: 500, error: { code: 'InternalServiceError', message: 'try again', status: 500 } };
 export const hang: ScriptedReply = { fault: 'hang' };

@@ -1,3 +1,4 @@
+import './request-timeout';
 /*
  * Fault injection for SlackNotifyStage: the shipped bundle (assets/lambda-src/slack-notify) runs
  * against moto, with a real local Slack server, while the emulator's proxy makes AWS calls fail:
@@ -10,8 +11,7 @@
  * Lambda's asynchronous retries are played by invoking the handler again with the same event, in
  * the same warm container (the usual case) or in another one (another function name: a cold start).
  */
-// Hung calls end at 3 x FAULT_REQUEST_TIMEOUT_MS (the per-call limit) instead of 3 x 5 s. Set before the bundle loads.
-process.env.AWS_REQUEST_TIMEOUT_MS = String(FAULT_REQUEST_TIMEOUT_MS);
+// Hung calls end at 3 x FAULT_REQUEST_TIMEOUT_MS (the per-call limit, request-timeout.ts) instead of 3 x 5 s.
 
 import * as fs from 'fs';
 import * as net from 'net';
@@ -20,7 +20,6 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { FAULT_REQUEST_TIMEOUT_MS } from './fault-replies';
 import { PipelineEvent, SlackNotifyStage, SlackOutcome, SlackWebhook } from '../../src';
 import type { ScriptedReply } from '../emulator/aws-protocol';
 import { describeWithEmulator, Emulator, handlerAsset } from '../emulator/harness';

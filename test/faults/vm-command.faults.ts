@@ -1,10 +1,11 @@
+import './request-timeout';
 import { execFileSync } from 'child_process';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { Duration } from 'aws-cdk-lib';
 import { strToU8, zipSync } from 'fflate';
-import { appliedThenDrop, drop, fakeCodePipeline, FAULT_REQUEST_TIMEOUT_MS, hang, serverError, throttled } from './fault-replies';
+import { appliedThenDrop, drop, fakeCodePipeline, hang, serverError, throttled } from './fault-replies';
 import { FileParameterType, VmTargets } from '../../src';
 import { ScriptedReply } from '../emulator/aws-protocol';
 import { describeWithEmulator } from '../emulator/harness';
@@ -15,11 +16,10 @@ import { A, B, createRunTable, EVENT, RUN, statesEntered, vmRunHelpers } from '.
  * throttled, answered 5xx, hung or dropped (before or after it was applied), events delivered twice,
  * hostile values. CodePipeline is a fake that takes one result per job, as CodePipeline does, and
  * answers InvalidJobStateException after that: each scenario asserts what it took. Calls time out
- * after FAULT_REQUEST_TIMEOUT_MS here (AWS_REQUEST_TIMEOUT_MS) so that hangs end quickly, yet a
+ * after FAULT_REQUEST_TIMEOUT_MS here (request-timeout.ts) so that hangs end quickly, yet a
  * healthy call on a loaded CI machine does not; the SDK makes one attempt (the emulator's
  * AWS_MAX_ATTEMPTS=1), so each retry below is the state machine's or Lambda's.
  */
-process.env.AWS_REQUEST_TIMEOUT_MS = String(FAULT_REQUEST_TIMEOUT_MS);
 
 const TABLE = 'vm-faults';
 const env = { TABLE_NAME: TABLE };
@@ -221,7 +221,7 @@ describeWithEmulator('VmCommandStage faults', emulator => {
         (String(input.Key.pk.S).startsWith('command#') ? { error: { code: 'AccessDeniedException', message: 'not allowed' } } : undefined));
       emulator().script('ssm', 'GetCommandInvocation', { body: { Status: 'InProgress' } });
       const codepipeline = fakeCodePipeline(emulator);
-      const result = await emulator().waitForExecution((await startRun(s)).executionArn, 60_000);
+      const result = await emulator().waitForExecution((await startRun(s)).executionArn);
       expect(result.status).toBe('SUCCEEDED');
       expect(await commandsOfRun()).toBe(1);
       expect(emulator().calls('ssm', 'CancelCommand').map(c => c.input.CommandId)).toEqual([await commandOfRun()]);

@@ -99,7 +99,7 @@ describeWithEmulator('VmCommandStage on the emulator', emulator => {
     await notifyFinished(s.tableName, commandId);
     expect(emulator().calls('states', 'SendTaskSuccess')).toHaveLength(0);
 
-    const result = await emulator().waitForExecution((await startRun(s)).executionArn, 20_000);
+    const result = await emulator().waitForExecution((await startRun(s)).executionArn);
 
     // Without the early mark the wait would park until the 5-minute backstop (and this wait time out).
     expect(result.status).toBe('SUCCEEDED');

@@ -161,12 +161,13 @@ describe('dispatch', () => {
     const deadline = Date.now() + RECORD_TIME_MS + 500;
     const started = Date.now();
     const answer = await dispatch({ Records: records }, { getRemainingTimeInMillis: () => deadline - Date.now() } as any);
-    expect(Date.now()).toBeLessThan(deadline - RETURN_MARGIN_MS + 1000);
+    // Returned before the function's timeout, whatever the machine's load delays its timer by.
+    expect(Date.now()).toBeLessThan(deadline);
     expect(Date.now() - started).toBeGreaterThanOrEqual(RECORD_TIME_MS + 500 - RETURN_MARGIN_MS - 50);
     expect(answer.batchItemFailures.map(f => f.itemIdentifier)).toEqual([records[0].messageId, records[1].messageId]);
     expect(sqs.commandCalls(ChangeMessageVisibilityBatchCommand)[0].args[0].input.Entries!.map(e => [e.ReceiptHandle, e.VisibilityTimeout]))
       .toEqual([[records[0].receiptHandle, 0], [records[1].receiptHandle, 0]]);
-  }, 20_000);
+  });
 
   test('a target that is gone goes to the dead-letter queue once the receives are used up', async () => {
     codebuild.on(StartBuildCommand).rejects(awsError('ResourceNotFoundException'));

@@ -8,7 +8,7 @@ export const COMMIT = '4f9d2c1e8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e';
 
 /** The function's configuration as the construct writes it. */
 export function config(channels: unknown[], extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({ channels, requestTimeoutMs: 2000, maxAttempts: 3, ...extra });
+  return JSON.stringify({ channels, requestTimeoutMs: 10_000, maxAttempts: 3, ...extra });
 }
 
 export function executionEvent(state: string, time = '2025-03-04T10:12:30Z') {

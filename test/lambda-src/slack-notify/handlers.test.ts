@@ -18,6 +18,7 @@ import { InputError } from '../../../lambda-src/core/errors';
 import { resetDeliveryRecord } from '../../../lambda-src/slack-notify/deliver';
 import { handler } from '../../../lambda-src/slack-notify/handlers';
 import { forgetRememberedWebhooks, redact, redactError, REDACTED, rememberWebhook } from '../../../lambda-src/slack-notify/redact';
+import { postToSlack } from '../../../lambda-src/slack-notify/slack-client';
 import { bounded, CallTimeoutError, clockOf, DETAILS_LIMIT_MS, REPORT_LIMIT_MS } from '../../../lambda-src/slack-notify/time-limits';
 import { checkWebhookAddress, parseWebhookUrl, resetWebhookCache } from '../../../lambda-src/slack-notify/webhook';
 
@@ -362,8 +363,17 @@ describe('Slack answers', () => {
     });
   });
 
+  test('a deadline that falls between two milliseconds still bounds the post (the time limits halve the function\'s time)', async () => {
+    slack.reply({ status: 200, body: 'ok' });
+    const { attempts } = await postToSlack(new URL(slack.url('/services/T0/B0/fraction')), { text: 'x' },
+      { requestTimeoutMs: 60_000, maxAttempts: 1, deadline: Date.now() + 30_000.5 });
+    expect(attempts).toBe(1);
+    expect(slack.posts).toHaveLength(1);
+  });
+
   test('a hung connection then an answer: posted', async () => {
-    process.env.SLACK_NOTIFY_CONFIG = config([RELEASES], { requestTimeoutMs: 300 });
+    // Long enough for the answer on a busy machine: only the hung attempt reaches it.
+    process.env.SLACK_NOTIFY_CONFIG = config([RELEASES], { requestTimeoutMs: 2_000 });
     slack.reply({ hang: true }, { status: 200, body: 'ok' });
     await handler(jobEvent(SETTINGS), context);
     expect(slack.posts).toHaveLength(2);
@@ -599,7 +609,7 @@ describe('webhook host rules (checked after reading the webhook, before connecti
     [[{ address: 'fe80::1', family: 6 }], 'fe80::1'],
     [[{ address: '::ffff:10.0.0.1', family: 6 }], '::ffff:10.0.0.1'],
   ])('addresses %j: refused for %p', async (addresses, refused) => {
-    const check = checkWebhookAddress(new URL('https://chat.example.com/x'), { secretArn: SECRET_ARN }, Date.now() + 1000, async () => addresses);
+    const check = checkWebhookAddress(new URL('https://chat.example.com/x'), { secretArn: SECRET_ARN }, Date.now() + 60_000, async () => addresses);
     if (refused) await expect(check).rejects.toThrow(`chat.example.com resolves to ${refused}`);
     else await expect(check).resolves.toBeUndefined();
   });
