@@ -2,7 +2,7 @@ import type { CodePipelineEvent } from 'aws-lambda';
 import { z } from 'zod/v3';
 import { InputError } from '../core/errors';
 import { parseInput } from '../core/input';
-import { RENEW_AFTER_MS } from '../core/job-report';
+import { renewalAgeMs } from '../core/job-report';
 import { handleJobStart, JobParametersSchema } from '../core/job-start';
 import { RETENTION_SECONDS } from '../core/job-table';
 
@@ -16,12 +16,12 @@ const UserParametersSchema = JobParametersSchema.extend({
 }).strict();
 
 export const start = (event: CodePipelineEvent): Promise<void> => handleJobStart(event, async (_job, userParameters) => {
-  const { pipelineExecutionId, commitId } = parseInput(UserParametersSchema, userParameters, 'action user parameters');
+  const { pipelineExecutionId, commitId, renewAfterSeconds } = parseInput(UserParametersSchema, userParameters, 'action user parameters');
   if (!pipelineExecutionId) throw new InputError('the action user parameters carry no pipeline execution id');
   return {
     pipelineExecutionId,
     commitId,
-    renewAt: new Date(Date.now() + RENEW_AFTER_MS).toISOString(),
+    renewAt: new Date(Date.now() + renewalAgeMs({ renewAfterMs: renewAfterSeconds && renewAfterSeconds * 1000 })).toISOString(),
     expiresAt: String(Math.floor(Date.now() / 1000) + RETENTION_SECONDS),
   };
 });

@@ -94,6 +94,9 @@ async function onPipelineStopped(event: z.infer<typeof PipelineEvent>): Promise<
     await sfn().send(new StopExecutionCommand({ executionArn: run.executionArn, error: 'PipelineStopped', cause }));
     logger.info('stopped the execution', { runId: run.runId });
   } catch (err) {
-    logger.info('the execution could not be stopped (it may have ended)', { runId: run.runId, error: reasonOf(err) });
+    // Anything but "no such execution" (throttled, refused, no answer) is thrown: Lambda retries the
+    // event, then sends it to the dead-letter queue; the execution and its work would keep running.
+    if ((err as Error).name !== 'ExecutionDoesNotExist') throw err;
+    logger.info('the execution does not exist: nothing to stop', { runId: run.runId, error: reasonOf(err) });
   }
 }

@@ -1,7 +1,7 @@
 import { CodePipelineClient, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import { awsClient } from './aws-clients';
 import { reasonOf } from './errors';
-import { beginRenewal, getRun, markReported, storeOutcome } from './job-table';
+import { beginRenewal, getRun, markReported, RunRecord, storeOutcome } from './job-table';
 import { logger } from './logger';
 import { Outcome } from './outcome';
 import { isRefusal, putJobFailure, putJobSuccess } from './pipeline-job';
@@ -50,10 +50,16 @@ export async function settleRun(runId: string, outcome: Outcome): Promise<Settle
 }
 
 /**
- * Renew the job when it is older than this; a run checks its work at least every 10 minutes.
- * `JOB_RENEW_AFTER_MS` shortens it (tests that count a long run's invocations at a smaller scale).
+ * Renew the job when it is older than this, unless the stage set its own age (derived from its
+ * backstop interval, so that a check every interval still renews before CodePipeline's 20 minutes).
+ * `JOB_RENEW_AFTER_MS` overrides both (tests that count a long run's invocations at a smaller scale).
  */
-export const RENEW_AFTER_MS = Number(process.env.JOB_RENEW_AFTER_MS) || 9 * 60 * 1000;
+export const RENEW_AFTER_MS = 9 * 60 * 1000;
+
+/** How old the run's job may grow before it is renewed. */
+export function renewalAgeMs(run: Pick<RunRecord, 'renewAfterMs'> | undefined): number {
+  return Number(process.env.JOB_RENEW_AFTER_MS) || run?.renewAfterMs || RENEW_AFTER_MS;
+}
 
 const codepipeline = () => awsClient(CodePipelineClient);
 
@@ -61,13 +67,16 @@ const codepipeline = () => awsClient(CodePipelineClient);
  * Keeps a long run's job alive past CodePipeline's 20-minute reply limit: once the job is old, it
  * ends with a continuation token (the run id) and CodePipeline hands a new job to the action. A
  * renewal that fails is thrown (the state machine retries it) and never undone: CodePipeline may
- * have taken it. InvalidJobStateException means it did. Returns whether the job was renewed.
+ * have taken it. InvalidJobStateException means it did. Returns whether the job was renewed, and
+ * when the job (or, after a renewal, the next one) is due for renewal (epoch milliseconds).
  */
-export async function renewJobIfOld(runId: string): Promise<boolean> {
+export async function renewJobIfOld(runId: string): Promise<{ renewed: boolean; dueAt: number }> {
   const run = await getRun(runId);
-  if (!run || run.outcome || Date.now() - run.jobRegisteredAt < RENEW_AFTER_MS) return false;
+  const age = renewalAgeMs(run);
+  const dueAt = (run?.jobRegisteredAt ?? Date.now()) + age;
+  if (!run || run.outcome || Date.now() < dueAt) return { renewed: false, dueAt };
   const jobId = await beginRenewal(runId);
-  if (!jobId) return false;
+  if (!jobId) return { renewed: false, dueAt };
   try {
     await codepipeline().send(new PutJobSuccessResultCommand({ jobId, continuationToken: runId }));
     logger.info('renewed the CodePipeline job', { runId, jobId });
@@ -75,5 +84,5 @@ export async function renewJobIfOld(runId: string): Promise<boolean> {
     if ((err as Error).name !== 'InvalidJobStateException') throw err;
     logger.info('the job was renewed already', { runId, jobId });
   }
-  return true;
+  return { renewed: true, dueAt: Date.now() + age };
 }

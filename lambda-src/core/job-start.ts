@@ -7,6 +7,7 @@ import { parseInput, parseJson } from './input';
 import { reportOutcome } from './job-report';
 import { createRun, markReported, registerJob } from './job-table';
 import { logger } from './logger';
+import { bytesOf, RUN_INPUT_MAX_BYTES } from './payload';
 import { CodePipelineJob, isRefusal, JobOutcome, runPipelineJob } from './pipeline-job';
 
 /*
@@ -19,6 +20,8 @@ import { CodePipelineJob, isRefusal, JobOutcome, runPipelineJob } from './pipeli
 export const JobParametersSchema = z.object({
   stateMachineArn: z.string().regex(/^arn:[\w-]+:states:[\w-]+:\d{12}:stateMachine:[\w.-]+$/, 'expected a state machine ARN'),
   pipelineExecutionId: z.string().min(1).optional(),
+  /** How old a job may grow before the run renews it, derived from the stage's backstop interval. */
+  renewAfterSeconds: z.number().int().positive().optional(),
 });
 
 /** Turns a new job and its user parameters into the construct's part of the execution input. */
@@ -31,15 +34,22 @@ export function handleJobStart(event: CodePipelineEvent, prepare: PrepareRun): P
     const continuationToken = job.data.continuationToken;
     if (continuationToken) return continueRun(continuationToken, job.id);
     const userParameters = parseJson(job.data.actionConfiguration.configuration.UserParameters || '{}', 'action user parameters');
-    const { stateMachineArn, pipelineExecutionId } = parseInput(JobParametersSchema.passthrough(), userParameters, 'action user parameters');
+    const { stateMachineArn, pipelineExecutionId, renewAfterSeconds } = parseInput(JobParametersSchema.passthrough(), userParameters, 'action user parameters');
     const input = await prepare(job, userParameters);
     const runId = job.id;
+    const executionInput = JSON.stringify({ ...input, runId });
+    if (bytesOf(executionInput) > RUN_INPUT_MAX_BYTES) {
+      throw new InputError(`the run's input (its parameters and targets) is ${Math.ceil(bytesOf(executionInput) / 1024)} KiB; at most `
+        + `${RUN_INPUT_MAX_BYTES / 1024} KiB travel in the run's state, which Step Functions bounds to 256 KiB: pass fewer or shorter values`);
+    }
     const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}`;
     // The run is recorded before the execution starts, so that even a run that ends at once finds it.
     // A job delivered twice keeps its first record (and the work recorded in it); starting the same
     // execution again with the same input is a no-op for Step Functions.
-    const created = await createRun({ runId, jobId: job.id, stateMachineArn, executionArn, pipelineExecutionId });
-    await startExecution(stateMachineArn, runId, JSON.stringify({ ...input, runId }));
+    const created = await createRun({
+      runId, jobId: job.id, stateMachineArn, executionArn, pipelineExecutionId, renewAfterMs: renewAfterSeconds && renewAfterSeconds * 1000,
+    });
+    await startExecution(stateMachineArn, runId, executionInput);
     logger.info(created ? 'started run' : 'the job was delivered again; its run is started', { runId, executionArn });
     return { status: 'pending' };
   });

@@ -32,6 +32,8 @@ export interface RunRecord {
   readonly jobId: string;
   /** Epoch milliseconds at which the current job was handed to the stage. */
   readonly jobRegisteredAt: number;
+  /** How old a job may grow before the run renews it (the stage derives it from its backstop interval). */
+  readonly renewAfterMs?: number;
   readonly executionArn?: string;
   readonly pipelineExecutionId?: string;
   /** What the run started and cleanup must stop (e.g. a command and its targets), as the construct recorded it. */
@@ -48,6 +50,7 @@ function toRecord(item: Record<string, AttributeValue> | undefined): RunRecord |
     runId: item.runId.S,
     jobId: item.jobId.S,
     jobRegisteredAt: Number(item.jobRegisteredAt?.N ?? 0),
+    renewAfterMs: item.renewAfterMs?.N ? Number(item.renewAfterMs.N) : undefined,
     executionArn: item.executionArn?.S,
     pipelineExecutionId: item.pipelineExecutionId?.S,
     work: item.runWork?.S ? JSON.parse(item.runWork.S) : undefined,
@@ -81,6 +84,7 @@ export interface NewRun {
   readonly stateMachineArn: string;
   readonly executionArn: string;
   readonly pipelineExecutionId?: string;
+  readonly renewAfterMs?: number;
 }
 
 /** Records a new run; returns false (and changes nothing) when the run is recorded already. */
@@ -96,6 +100,7 @@ export async function createRun(run: NewRun): Promise<boolean> {
     expiresAt: expiresAt(),
   };
   if (run.pipelineExecutionId) item.pipelineExecutionId = { S: run.pipelineExecutionId };
+  if (run.renewAfterMs) item.renewAfterMs = { N: String(run.renewAfterMs) };
   try {
     await dynamodb().send(new PutItemCommand({ TableName: tableName(), Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
   } catch (err) {

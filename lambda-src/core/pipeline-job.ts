@@ -1,8 +1,9 @@
 import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import type { CodePipelineEvent } from 'aws-lambda';
 import { awsClient } from './aws-clients';
-import { InputError, reasonOf } from './errors';
+import { clip, InputError, reasonOf } from './errors';
 import { logger } from './logger';
+import { boundOutputVariables } from './payload';
 import { PIPELINE_FAILURE_MESSAGE_MAX_CHARS as MAX_FAILURE_MESSAGE } from '../../src/core/private/quotas';
 
 export type CodePipelineJob = CodePipelineEvent['CodePipeline.job'];
@@ -15,10 +16,12 @@ export type JobOutcome =
 
 const codepipeline = () => awsClient(CodePipelineClient);
 
-/** A reason CodePipeline accepts: 1 to 5000 characters, whatever the error carried. */
+/**
+ * A reason CodePipeline accepts: 1 to 5000 characters, whatever the error carried. A longer one
+ * loses its middle: its head says what failed, its tail what cleanup did.
+ */
 export function failureMessage(reason: string): string {
-  const text = reason.trim() || 'the action failed without a reason';
-  return text.length > MAX_FAILURE_MESSAGE ? `${text.slice(0, MAX_FAILURE_MESSAGE - 3)}...` : text;
+  return clip(reason.trim() || 'the action failed without a reason', MAX_FAILURE_MESSAGE);
 }
 
 /**
@@ -51,7 +54,7 @@ export async function putJobSuccess(jobId: string, summary?: string, outputVaria
   const taken = await sendJobResult(jobId, new PutJobSuccessResultCommand({
     jobId,
     executionDetails: summary ? { summary: summary.slice(0, 2048) } : undefined,
-    outputVariables,
+    outputVariables: outputVariables && boundOutputVariables(outputVariables),
   }));
   if (taken) logger.info('reported job success', { jobId });
   return taken;

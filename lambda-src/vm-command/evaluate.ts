@@ -1,4 +1,5 @@
 import { Outcome } from '../core/outcome';
+import { joinWithin } from '../core/payload';
 
 /** What one target did, as GetCommandInvocation reports it. */
 export interface InvocationResult {
@@ -21,6 +22,12 @@ export interface EvaluationContext {
 
 const TAIL_CHARS = 500;
 const MAX_LISTED_FAILURES = 6;
+/**
+ * `Results` lists every target (`i-...=Success,...`) up to this size: within CodePipeline's output
+ * variable limit with the other variables, and within the run's state budget (the status step's
+ * outcome is part of it). A larger fleet's list ends with how many targets it leaves out.
+ */
+export const RESULTS_MAX_BYTES = 64 * 1024;
 
 /** How many failed targets MaxErrors tolerates, for a number of targets. */
 export function toleratedFailures(maxErrors: string, targets: number): number {
@@ -65,7 +72,8 @@ export function evaluate(context: EvaluationContext, results: InvocationResult[]
     CommandId: context.commandId,
     SucceededCount: String(succeededCount),
     FailedCount: String(failed.length),
-    Results: results.map(r => `${r.instanceId}=${r.status}`).join(','),
+    Results: joinWithin(results.map(r => `${r.instanceId}=${r.status}`), ',', RESULTS_MAX_BYTES,
+      left => `...and ${left} more (see the command's invocations)`),
   };
   if (failed.length <= tolerated) {
     const toleratedNote = failed.length ? ` (${failed.length} failure(s) within max errors ${context.maxErrors})` : '';

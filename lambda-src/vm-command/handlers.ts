@@ -1,6 +1,6 @@
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import type { CommandWork } from './command-table';
-import { InputError } from '../core/errors';
+import { InputError, reasonOf } from '../core/errors';
 import { logInvocation } from '../core/logger';
 
 /*
@@ -27,15 +27,24 @@ export async function run(e: any, context?: Context): Promise<unknown> {
   if (e && typeof e === 'object' && 'CodePipeline.job' in e) return (await import('./start.js')).start(e);
   const load = typeof e?.step === 'string' ? STEPS[e.step] : undefined;
   if (!load) throw new InputError(`unknown step ${JSON.stringify(e?.step)}; expected one of ${Object.keys(STEPS).join(', ')}`);
-  return (await load())(e);
+  return (await load())(e).catch(asError);
 }
 
 export async function event(e: EventBridgeEvent<string, unknown>, context?: Context): Promise<void> {
   const detail = e?.detail as Record<string, unknown> | undefined;
   logInvocation(context, { runId: detail?.name, commandId: detail?.['command-id'] });
-  if (e?.source === 'aws.ssm') return (await import('./notify.js')).notify(e);
+  if (e?.source === 'aws.ssm') return (await import('./notify.js')).notify(e).catch(asError);
   const { handleJobEvent, isJobEvent } = await import('../core/job-events.js');
   if (!isJobEvent(e)) throw new InputError(`unexpected event source ${JSON.stringify(e?.source)}`);
   const { stopRunCommand } = await import('./cancel.js');
-  return handleJobEvent(e, stopped => stopRunCommand(stopped.runId, stopped.work as Partial<CommandWork> | undefined));
+  return handleJobEvent(e, stopped => stopRunCommand(stopped.runId, stopped.work as Partial<CommandWork> | undefined)).catch(asError);
+}
+
+/**
+ * Lambda turns a thrown value that is not an Error into the message `[object Object]`: such a
+ * value is thrown as an Error carrying its readable reason.
+ */
+function asError(err: unknown): never {
+  if (err instanceof Error) throw err;
+  throw new Error(reasonOf(err));
 }

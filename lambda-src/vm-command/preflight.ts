@@ -9,6 +9,7 @@ import { awsClient } from '../core/aws-clients';
 import { parseInput } from '../core/input';
 import { logger } from '../core/logger';
 import { paginate } from '../core/paginate';
+import { bytesOf } from '../core/payload';
 
 /*
  * The run's first step: resolves the run's targets to instance ids and checks that SSM can reach
@@ -23,6 +24,15 @@ export class NoTargetsMatched extends Error {
 export class InstanceNotReachable extends Error {
   public override readonly name = 'InstanceNotReachable';
 }
+export class TooManyTargets extends Error {
+  public override readonly name = 'TooManyTargets';
+}
+
+/**
+ * The resolved instance ids' share of the run's state (Step Functions bounds it to 256 KiB; the
+ * input, the outcome and an error's cause take the rest): about 3,700 instances.
+ */
+export const INSTANCE_IDS_MAX_BYTES = 80 * 1024;
 
 /** The stage's targets, and those the parameters file chose (they win). */
 const EventSchema = z.object({ targets: TargetsSchema, fileTargets: TargetsSchema.nullish() });
@@ -36,6 +46,10 @@ export async function preflight(event: unknown): Promise<{ instanceIds: string[]
   const targets = input.fileTargets ?? input.targets;
   const { instanceIds, known } = await resolve(targets);
   if (instanceIds.length === 0) throw new NoTargetsMatched(`no instances matched ${describeTargets(targets)}`);
+  if (bytesOf(instanceIds) > INSTANCE_IDS_MAX_BYTES) {
+    throw new TooManyTargets(`${instanceIds.length} instances matched ${describeTargets(targets)}: a run keeps its targets' ids in its state, `
+      + `which Step Functions bounds to 256 KiB, so at most ${INSTANCE_IDS_MAX_BYTES / 1024} KiB of ids (about 3,700 instances); split the targets over several stages`);
+  }
   const problems = instanceIds.flatMap(id => {
     const info = known.get(id);
     if (!info) return [`instance ${id} is not managed by SSM`];

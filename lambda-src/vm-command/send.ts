@@ -75,13 +75,15 @@ export async function send(event: unknown): Promise<{ commandId: string }> {
       return { commandId: sent.commandId };
     }
   }
+  // Built before anything is sent: a parameter that cannot be passed fails the run with its reason, untried.
+  const parameters = documentParameters({ ...config.parameters, ...input.parameters }, config.script, `${config.marker}${runId}`);
   const intent = await recordIntent(runId, config.documentName);
   let commandId: string | undefined;
   try {
     const out = await ssm().send(new SendCommandCommand({
       DocumentName: config.documentName,
       DocumentVersion: config.documentVersion,
-      Parameters: documentParameters({ ...config.parameters, ...input.parameters }, config.script, `${config.marker}${runId}`),
+      Parameters: parameters,
       ...targeting(input.targets, input.instanceIds),
       TimeoutSeconds: config.deliveryTimeoutSeconds,
       MaxConcurrency: config.maxConcurrency,

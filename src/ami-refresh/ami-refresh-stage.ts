@@ -14,6 +14,7 @@ import { ImageCapture, ImageCopyOptions, ImagePruning, InstanceRefreshOptions, S
 import { amiRefreshDefinition } from './state-machine';
 import { PipelineStage, RenderActionsOptions } from '../core/pipeline-stage';
 import { lambdaTargetWithDeadLetterQueue } from '../core/private/event-delivery';
+import { AMI_REFRESH_HISTORY, requireHistoryWithinLimit } from '../core/private/history-budget';
 import { LongRunningJob, LongRunningJobFunctions } from '../core/private/long-running-job';
 import { acknowledgeInvokeOfVersions, acknowledgeWildcard, nagArn } from '../core/private/nag';
 import {
@@ -170,7 +171,11 @@ export class AmiRefreshStage extends PipelineStage {
       requireDurationInRange('instanceRefresh.timeout', refreshTimeout, Duration.minutes(1), Duration.hours(20));
       return groupLaunchTemplate(group, props.launchTemplate);
     });
-    this.timeout = validateProps(this, 'AmiRefreshStage', () => runTimeout(props, imageTimeout, refreshTimeout));
+    this.timeout = validateProps(this, 'AmiRefreshStage', () => {
+      const timeout = runTimeout(props, imageTimeout, refreshTimeout);
+      requireHistoryWithinLimit(timeout, backstopInterval, AMI_REFRESH_HISTORY);
+      return timeout;
+    });
     this.stageTagValue = this.node.addr;
     this.commitId = props.commitId;
     this.groupName = group.autoScalingGroupName;
@@ -248,7 +253,7 @@ export class AmiRefreshStage extends PipelineStage {
       },
     });
     this.stateMachine = stateMachine;
-    this.job = new LongRunningJob(this, 'Job', { functions, stateMachine, constructName: 'AmiRefreshStage' });
+    this.job = new LongRunningJob(this, 'Job', { functions, stateMachine, constructName: 'AmiRefreshStage', backstopInterval });
     this.grant(props, functions, launchTemplate);
     if (refresh) this.watchRefreshes(functions);
   }

@@ -26,13 +26,17 @@ function instanceArns(stack: Stack, ids: string[]): string[] {
 }
 
 /**
- * Lets a function send the command: `ssm:SendCommand` on the document, and on exactly the target
- * instances (instance ids), on instances carrying the target tags (tag targets), or on any instance
- * when targets are only known at run time (resource groups, targets from the parameters file).
+ * Lets a function send the command: `ssm:SendCommand` on the document, on the output bucket when
+ * the command writes to one (`OutputS3BucketName` names a resource of the request), and on exactly
+ * the target instances (instance ids), on instances carrying the target tags (tag targets), or on
+ * any instance when targets are only known at run time (resource groups, targets from the parameters file).
  */
-export function grantSendCommand(fn: lambda.Function, targets: VmTargets, documentArn: string, targetsFromFile: boolean): void {
+export function grantSendCommand(
+  fn: lambda.Function, targets: VmTargets, documentArn: string, targetsFromFile: boolean, outputBucketArn?: string,
+): void {
   const stack = Stack.of(fn);
   fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:SendCommand'], resources: [documentArn] }));
+  if (outputBucketArn) fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:SendCommand'], resources: [outputBucketArn] }));
 
   if (targets.targetInstanceIds && !targetsFromFile) {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:SendCommand'], resources: instanceArns(stack, targets.targetInstanceIds) }));

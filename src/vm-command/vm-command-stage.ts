@@ -15,7 +15,8 @@ import { VmTargets } from './targets';
 import { FileParameterType } from '../core/file-parameter-type';
 import { PipelineStage, RenderActionsOptions } from '../core/pipeline-stage';
 import { lambdaTargetWithDeadLetterQueue } from '../core/private/event-delivery';
-import { LongRunningJob, LongRunningJobFunctions } from '../core/private/long-running-job';
+import { requireHistoryWithinLimit, VM_COMMAND_HISTORY } from '../core/private/history-budget';
+import { LongRunningJob, LongRunningJobFunctions, MAX_BACKSTOP_INTERVAL } from '../core/private/long-running-job';
 import { acknowledgeInvokeOfVersions, acknowledgeWildcard, nagArn } from '../core/private/nag';
 import { requireParametersFileInput, validateParametersFileProps } from '../core/private/parameters-file';
 import {
@@ -64,7 +65,9 @@ export interface VmCommandStageProps {
   readonly maxErrors?: string;
   /**
    * Completion is event-driven (SSM's status-change events); this is how long the stage waits
-   * for an event before it checks the command itself. From 1 second to 10 minutes.
+   * for an event before it checks the command itself. From 1 second to 10 minutes, and long enough
+   * that the run's `timeout` holds fewer backstop cycles than Step Functions' 25,000 history events
+   * allow (at least 57 seconds for a 24-hour run). A long interval makes the job renew earlier.
    * @default Duration.minutes(5)
    */
   readonly backstopInterval?: Duration;
@@ -140,6 +143,7 @@ const USER_PARAMETERS_BUDGET = 700;
 /** How often EventBridge retries delivering an event, and Lambda retries a failed invocation, before the event goes to the dead-letter queue. */
 const TIMEOUT_MARGIN = Duration.minutes(2);
 const PARAMETER_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+const ENVIRONMENT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_CONCURRENCY = /^([1-9][0-9]*|[1-9][0-9]?%|100%)$/;
 const MAX_ERRORS = /^([0-9]+|[0-9][0-9]?%|100%)$/;
 
@@ -190,16 +194,19 @@ export class VmCommandStage extends PipelineStage {
     const maxErrors = props.maxErrors ?? '0';
     validateProps(this, 'VmCommandStage', () => {
       command = props.command.bind(this);
-      validate(props, command.workingDirectoryParameter, command.executionTimeoutParameter);
+      validate(props, command);
       requireDurationInRange('deliveryTimeout', deliveryTimeout, Duration.seconds(30), MAX_RUN);
       requireDurationInRange('executionTimeout', executionTimeout, Duration.seconds(1), Duration.hours(48));
-      requireDurationInRange('backstopInterval', backstopInterval, Duration.seconds(1), Duration.minutes(10));
+      requireDurationInRange('backstopInterval', backstopInterval, Duration.seconds(1), MAX_BACKSTOP_INTERVAL);
       requireMatch('maxConcurrency', maxConcurrency, MAX_CONCURRENCY, 'be a number from 1 or a percentage from 1% to 100%');
       requireMatch('maxErrors', maxErrors, MAX_ERRORS, 'be a number from 0 or a percentage from 0% to 100%');
     });
-    this.timeout = validateProps(this, 'VmCommandStage', () => runTimeout(props, {
-      deliveryTimeout, executionTimeout, backstopInterval, batches: commandBatches(props.targets, maxConcurrency),
-    }));
+    this.timeout = validateProps(this, 'VmCommandStage', () => {
+      const batches = commandBatches(props.targets, maxConcurrency);
+      const timeout = runTimeout(props, { deliveryTimeout, executionTimeout, backstopInterval, batches });
+      requireHistoryWithinLimit(timeout, backstopInterval, VM_COMMAND_HISTORY);
+      return timeout;
+    });
 
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const functions = LongRunningJobFunctions.of(this, {
@@ -246,7 +253,7 @@ export class VmCommandStage extends PipelineStage {
       },
     });
     this.stateMachine = stateMachine;
-    this.job = new LongRunningJob(this, 'Job', { functions, stateMachine, constructName: 'VmCommandStage' });
+    this.job = new LongRunningJob(this, 'Job', { functions, stateMachine, constructName: 'VmCommandStage', backstopInterval });
     this.grant(props, functions, command);
     watchCommands(functions, command);
 
@@ -260,7 +267,7 @@ export class VmCommandStage extends PipelineStage {
       } : {}),
     };
     const rendered = JSON.stringify(this.userParameters);
-    // The state machine ARN and the pipeline execution id are added to these, about 250 characters.
+    // The state machine ARN, the pipeline execution id and the renewal age are added to these, about 280 characters.
     if (!Token.isUnresolved(rendered) && rendered.length > USER_PARAMETERS_BUDGET) {
       validateProps(this, 'VmCommandStage', () => invalid('variableParameters, parametersFile and fileParameters',
         `fit in the action's 1000-character user parameters (at most ${USER_PARAMETERS_BUDGET} characters of them)`, `${rendered.length} characters`));
@@ -289,7 +296,7 @@ export class VmCommandStage extends PipelineStage {
       functions.grantAnyResource(run, ['ec2:DescribeInstances'],
         'ec2:DescribeInstances supports no resource-level permissions; pre-flight lists the running instances carrying the target tags to fail on any that SSM does not manage.');
     }
-    grantSendCommand(run, props.targets, command.documentArn, props.allowTargetsFromFile ?? false);
+    grantSendCommand(run, props.targets, command.documentArn, props.allowTargetsFromFile ?? false, props.outputBucket?.bucketArn);
     functions.eventFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [this.stateMachine.stateMachineArn] }));
 
     acknowledgeInvokeOfVersions(this.stateMachine, run, 'Step Functions invokes the stage\'s own function; CDK grants its versions and aliases too.');
@@ -376,7 +383,8 @@ function runTimeout(props: VmCommandStageProps, parts: {
   return derived;
 }
 
-function validate(props: VmCommandStageProps, workingDirectoryParameter?: string, executionTimeoutParameter?: string): void {
+function validate(props: VmCommandStageProps, command: VmCommandConfig): void {
+  const { workingDirectoryParameter, executionTimeoutParameter } = command;
   if (props.workingDirectory !== undefined) {
     requireNonEmptyString('workingDirectory', props.workingDirectory);
     if (!workingDirectoryParameter) invalid('workingDirectory', 'be used with a document that takes one (set `workingDirectoryParameter`)', props.workingDirectory);
@@ -387,6 +395,14 @@ function validate(props: VmCommandStageProps, workingDirectoryParameter?: string
   const names = [props.parameters, props.variableParameters, props.fileParameters].flatMap(m => Object.keys(m ?? {}));
   for (const name of names) {
     requireMatch('parameter name', name, PARAMETER_NAME, 'be 1 to 128 characters of A-Z, a-z, 0-9, _, . and -');
+  }
+  if (command.script) {
+    // A shell or PowerShell command takes only its own parameters: the others become environment variables of the script.
+    const own = new Set([...Object.keys(command.parameters), workingDirectoryParameter, executionTimeoutParameter]);
+    for (const name of names.filter(n => !own.has(n))) {
+      requireMatch('parameter name', name, ENVIRONMENT_NAME,
+        'be an environment variable name for a shell or PowerShell command (a letter or _, then letters, digits and _)');
+    }
   }
   validateParametersFileProps(props.parametersFile, props.fileParameters);
   if (props.parametersFile === undefined && props.allowTargetsFromFile) invalid('allowTargetsFromFile', 'be used with `parametersFile`', true);

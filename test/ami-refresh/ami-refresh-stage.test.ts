@@ -64,7 +64,7 @@ describe('the pipeline action and state machine', () => {
     const action = pipeline.Properties.Stages.find((st: any) => st.Name === 'Ami').Actions[0];
     expect(action).toMatchObject({ ActionTypeId: { Category: 'Invoke', Provider: 'Lambda' } });
     const text = action.Configuration.UserParameters['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : '<sm>')).join('');
-    expect(JSON.parse(text)).toEqual({ commitId: '#{Source.CommitId}', stateMachineArn: '<sm>', pipelineExecutionId: '#{codepipeline.PipelineExecutionId}' });
+    expect(JSON.parse(text)).toEqual({ commitId: '#{Source.CommitId}', stateMachineArn: '<sm>', pipelineExecutionId: '#{codepipeline.PipelineExecutionId}', renewAfterSeconds: 540 });
   });
 
   test('the waits poll with direct SDK tasks and park on a DynamoDB task token; no Lambda polls', () => {
@@ -289,6 +289,9 @@ describe('validation', () => {
       '`instanceRefresh.checkpointDelay` must be used with `checkpointPercentages`'],
     ['max healthy percentage out of range', () => stageIn({ instanceRefresh: { maxHealthyPercentage: 250 } }, false),
       '`instanceRefresh.maxHealthyPercentage` must be an integer from 100 to 200, got: 250'],
+    // Step Functions service quotas: a Standard execution fails at 25,000 history events.
+    ['a backstop whose cycles over the run would pass the history limit', () => stageIn({ backstopInterval: Duration.seconds(2), timeout: Duration.hours(24) }, false),
+      "`backstopInterval` must be at least 59 s for a `timeout` of 1 day: each backstop cycle adds about 13 history events and an execution fails at 25,000, got: '2 seconds'"],
     // Auto Scaling API reference, RefreshPreferences.MaxHealthyPercentage: 100 to 200; MinHealthyPercentage
     // must be given with it, and the difference between them cannot be greater than 100.
     ['max healthy percentage without min', () => stageIn({ instanceRefresh: { maxHealthyPercentage: 150 } }, false),

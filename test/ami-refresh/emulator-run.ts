@@ -92,6 +92,8 @@ export function synth(launchTemplateId: string, testProps: TestProps = {}) {
     autoScalingGroup: autoscaling.AutoScalingGroup.fromAutoScalingGroupName(stack, 'Group', GROUP),
     launchTemplate: ec2.LaunchTemplate.fromLaunchTemplateAttributes(stack, 'Template', { launchTemplateId }),
     backstopInterval: Duration.seconds(1),
+    // A 1-second backstop over the default limit (the image wait and 15 minutes) would pass the history limit.
+    timeout: Duration.minutes(20),
     commitId: '#{Source.CommitId}',
     ...props,
   });

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { amiRunHelpers, refreshAnswer, RUN, statesEntered, stepsInvoked } from './emulator-run';
 import { dynamoDbCounts } from '../emulator/call-counts';
-import { Emulator, RecordedCall } from '../emulator/harness';
+import { Emulator, ExecutionResult, RecordedCall } from '../emulator/harness';
 
 /*
  * The cost of one AmiRefreshStage run with a long bake and a long refresh, counted from an emulator
@@ -41,6 +41,8 @@ export interface RunFigures {
   readonly dynamoDbWrites: number;
   readonly dynamoDbReads: number;
   readonly outcome: 'success' | 'failure';
+  /** The execution's history (GetExecutionHistory). */
+  readonly history: ExecutionResult['history'];
 }
 
 /** Runs the stage once on the emulator with the scaled waits and counts what it cost. Call inside `describeWithEmulator`. */
@@ -111,6 +113,7 @@ export async function measureRun(emulator: () => Emulator, options: RunFigureOpt
       jobRenewals: renewals,
       ...dynamoDbCounts(calls),
       outcome: onlyResult().kind,
+      history: result.history,
     };
   } finally {
     if (renewEnv === undefined) delete process.env.JOB_RENEW_AFTER_MS;

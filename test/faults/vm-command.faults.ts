@@ -258,6 +258,26 @@ describeWithEmulator('VmCommandStage faults', emulator => {
       expect(codepipeline.results().map(r => r.operation)).toEqual(['PutJobSuccessResult']);
     });
 
+    test.each<[string, ScriptedReply]>([
+      ['throttled', throttled],
+      ['refused', { error: { code: 'AccessDeniedException', message: 'not allowed' } }],
+      ['hung', hang],
+    ])('a pipeline stop whose StopExecution is %s: the event fails (Lambda delivers it again), and the retry stops the execution', async (_name, fault) => {
+      const s = await prepare({ backstopInterval: Duration.minutes(5) });
+      scriptInvocations({ [A]: [{ Status: 'InProgress' }], [B]: [{ Status: 'InProgress' }] });
+      const { executionArn } = await startRun(s);
+      await parked();
+      let stops = 0;
+      emulator().script('states', 'StopExecution', () => (++stops === 1 ? fault : undefined));
+      const stopped = { source: 'aws.codepipeline', stateMachineArn: s.stateMachineArn, detail: { 'pipeline': 'release', 'execution-id': '3f1c2b9e-7d4a-4e8b-9c1d-2a3b4c5d6e7f', 'state': 'ABANDONED' } };
+      await expect(deliverToEventFunction(s.tableName, stopped)).rejects.toThrow();
+      await deliverToEventFunction(s.tableName, stopped);
+      // moto's interpreter does not end a parked execution on StopExecution: the second call reaching it is what counts.
+      expect(emulator().calls('states', 'StopExecution').map(c => c.input)).toEqual([
+        expect.objectContaining({ executionArn, error: 'PipelineStopped' }), expect.objectContaining({ executionArn, error: 'PipelineStopped' }),
+      ]);
+    });
+
     test.each(['SUCCEEDED', 'STARTED', 'FAILED'])('a pipeline action event %s reaching the event function stops nothing', async state => {
       const s = await prepare({ backstopInterval: Duration.minutes(5) });
       scriptInvocations({ [A]: [{ Status: 'InProgress' }], [B]: [{ Status: 'InProgress' }] });

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { A, B, RUN, statesEntered, stepsInvoked, vmRunHelpers } from './emulator-run';
 import { seedDesign } from './seed-design';
 import { dynamoDbCounts } from '../emulator/call-counts';
-import { Emulator, RecordedCall } from '../emulator/harness';
+import { Emulator, ExecutionResult, RecordedCall } from '../emulator/harness';
 
 /*
  * What one VmCommandStage run costs, against the seed design (seed-design.ts), for a command that
@@ -34,6 +34,8 @@ export interface VmRunFigures {
   readonly backstopPolls: number;
   readonly detectionMs: number;
   readonly outcome: 'success' | 'failure';
+  /** The execution's history (GetExecutionHistory). */
+  readonly history: ExecutionResult['history'];
 }
 
 function outcomeOf(calls: RecordedCall[]): 'success' | 'failure' {
@@ -54,7 +56,7 @@ function scriptCommand(emulator: Emulator, finished: (instanceId: string) => boo
 
 /** One VmCommandStage run (the stage's own template and bundled handlers). Resets the emulator first. */
 export async function measureVmRun(
-  emulator: Emulator, options: { commandMinutes: number; backstopMinutes?: number; scale?: number },
+  emulator: Emulator, options: { commandMinutes: number; backstopMinutes?: number; scale?: number; executionTimeout?: Duration },
 ): Promise<VmRunFigures> {
   await emulator.reset();
   const scale = options.scale ?? 60;
@@ -64,7 +66,7 @@ export async function measureVmRun(
   try {
     const { prepare, pipelineJob, startRun, notifyFinished, recordedCommandId, parked } = vmRunHelpers(() => emulator);
     const backstopSeconds = ((options.backstopMinutes ?? 5) * 60) / scale;
-    const s = await prepare({ backstopInterval: Duration.seconds(backstopSeconds), executionTimeout: Duration.hours(1) });
+    const s = await prepare({ backstopInterval: Duration.seconds(backstopSeconds), executionTimeout: options.executionTimeout ?? Duration.hours(1) });
     let commandEnded = false;
     scriptCommand(emulator, () => commandEnded);
     let renewals = 0;
@@ -100,6 +102,7 @@ export async function measureVmRun(
       backstopPolls: result.history.filter(e => e.type === 'TaskTimedOut').length,
       detectionMs,
       outcome: outcomeOf(calls),
+      history: result.history,
     };
   } finally {
     if (renewEnv === undefined) delete process.env.JOB_RENEW_AFTER_MS;
@@ -136,5 +139,6 @@ export async function measureSeedRun(emulator: Emulator, options: { commandMinut
     backstopPolls: 0,
     detectionMs,
     outcome: outcomeOf(calls),
+    history: result.history,
   };
 }

@@ -60,7 +60,11 @@ describe('the pipeline action', () => {
       variables: { commitId: '#{Source.CommitId}' },
       stateMachineArn: '<state machine>',
       pipelineExecutionId: '#{codepipeline.PipelineExecutionId}',
+      // The default 5-minute backstop: nine minutes (see test/core/private/long-running-job.test.ts).
+      renewAfterSeconds: 540,
     });
+    const longBackstop = stageIn({ backstopInterval: Duration.minutes(10) });
+    expect(actionOf(longBackstop.stack).userParameters.renewAfterSeconds).toBe(300);
   });
 
   test('a stage with a parameters file needs an input artifact', () => {
@@ -145,6 +149,19 @@ describe('IAM', () => {
         'arn:<partition>:ssm:eu-west-1:111111111111:managed-instance/mi-0123456789abcdef0'],
     ]);
     expect(statements.every(s => s.Condition === undefined)).toBe(true);
+  });
+
+  // Service Authorization Reference, AWS Systems Manager: SendCommand's resource types are document
+  // (required), instance, managed-instance and bucket (the bucket of `OutputS3BucketName`).
+  test('with an output bucket, SendCommand also covers the bucket, and only with one', () => {
+    const withBucket = pipelineStack();
+    const bucket = new s3.Bucket(withBucket.stack, 'Output');
+    new VmCommandStage(withBucket.stack, 'Vm', { targets: VmTargets.instanceIds(IDS), command: VmCommand.shell(['x']), outputBucket: bucket })
+      .addToPipeline(withBucket.pipeline, { input: withBucket.source });
+    const statements = sendCommandStatements(Template.fromStack(withBucket.stack));
+    expect(statements.map(s => withBucket.stack.resolve(s.Resource))).toContainEqual({ 'Fn::GetAtt': [withBucket.stack.getLogicalId(bucket.node.defaultChild as CfnElement), 'Arn'] });
+    const { stack } = stageIn();
+    expect(JSON.stringify(sendCommandStatements(Template.fromStack(stack)))).not.toContain('s3');
   });
 
   test('tag targets scope SendCommand on instances with an ssm:resourceTag condition', () => {
@@ -448,6 +465,9 @@ describe('validation', () => {
     ['a token duration without a timeout', { executionTimeout: Duration.seconds(Token.asNumber({ Ref: 'Seconds' })) },
       "`timeout` must be set when `executionTimeout` is a token (the run's limit adds up their values), got: undefined"],
 
+    // Step Functions service quotas: a Standard execution fails at 25,000 history events.
+    ['a backstop whose cycles over the run would pass the history limit', { backstopInterval: Duration.seconds(1) },
+      "`backstopInterval` must be at least 3 s for a `timeout` of 1 hour 12 minutes: each backstop cycle adds about 13 history events and an execution fails at 25,000, got: '1 second'"],
     ['bad max concurrency', { maxConcurrency: '0' }, "`maxConcurrency` must be a number from 1 or a percentage from 1% to 100%, got: '0'"],
     ['bad max errors', { maxErrors: '101%' }, "`maxErrors` must be a number from 0 or a percentage from 0% to 100%, got: '101%'"],
     ['blank working directory', { workingDirectory: '' }, "`workingDirectory` must not be empty, got: ''"],
@@ -456,6 +476,10 @@ describe('validation', () => {
     ['execution timeout the document cannot take', { command: VmCommand.documentName('Custom-Doc'), executionTimeout: Duration.minutes(5) },
       "`executionTimeout` must be used with a document that takes one (set `executionTimeoutParameter`), got: '5 minutes'"],
     ['bad parameter name', { parameters: { 'bad name': ['x'] } }, "`parameter name` must be 1 to 128 characters of A-Z, a-z, 0-9, _, . and -, got: 'bad name'"],
+    ['a script parameter that is no environment variable name', { variableParameters: { 'commit-id': '#{Source.CommitId}' } },
+      "`parameter name` must be an environment variable name for a shell or PowerShell command (a letter or _, then letters, digits and _), got: 'commit-id'"],
+    ['a file parameter of a script that starts with a digit', { parametersFile: 'vm.json', fileParameters: { '1suite': FileParameterType.STRING } },
+      "`parameter name` must be an environment variable name for a shell or PowerShell command (a letter or _, then letters, digits and _), got: '1suite'"],
     ['file parameters without a file', { fileParameters: { suite: FileParameterType.STRING } }, '`fileParameters` must be used with `parametersFile`, got: ["suite"]'],
     ['targets from a missing file', { allowTargetsFromFile: true }, '`allowTargetsFromFile` must be used with `parametersFile`, got: true'],
     ['prefix without bucket', { outputKeyPrefix: 'runs/' }, "`outputKeyPrefix` must be used with `outputBucket`, got: 'runs/'"],

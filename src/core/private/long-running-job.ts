@@ -12,6 +12,7 @@ import { AssetName, HandlerName } from './assets';
 import { createBundledFunction } from './bundled-function';
 import { createDeadLetterQueue, lambdaTargetWithDeadLetterQueue, sendFailedInvocationsTo } from './event-delivery';
 import { acknowledgeWildcard, nagArn } from './nag';
+import { PIPELINE_LAMBDA_REPLY_LIMIT_MS } from './quotas';
 import { lambdaStageAction } from './stage-action';
 import { invalid } from './validation';
 
@@ -32,6 +33,28 @@ export type JobAsset = { [A in AssetName]: 'run' | 'event' extends HandlerName<A
 
 /** How long an event that could not be handled stays worth delivering. */
 const CLEANUP_EVENT_AGE = Duration.hours(2);
+
+/** The longest backstop interval a stage accepts: a token interval counts as this. */
+export const MAX_BACKSTOP_INTERVAL = Duration.minutes(10);
+/** A run renews its job at most this old (one renewal costs an invocation and a CodePipeline round trip). */
+const MAX_RENEWAL_AGE = Duration.minutes(9);
+/**
+ * What a renewal may come later than one backstop interval after the last check: a renewed job
+ * reaches the run function a little after CodePipeline made it (its 20 minutes run from then), and
+ * the poll that renews is retried for about a minute when throttled or unanswered.
+ */
+export const RENEWAL_SLACK = Duration.minutes(5);
+
+/**
+ * How old a run's job may grow before the run renews it. The run checks at each backstop poll, so a
+ * job just short of this age at one poll is renewed at the next, a backstop interval later: the
+ * age plus the interval plus the slack stays within CodePipeline's 20-minute reply limit.
+ */
+export function renewalAge(backstopInterval: Duration): Duration {
+  const backstop = backstopInterval.isUnresolved() ? MAX_BACKSTOP_INTERVAL : backstopInterval;
+  const latest = PIPELINE_LAMBDA_REPLY_LIMIT_MS / 1000 - backstop.toSeconds() - RENEWAL_SLACK.toSeconds();
+  return Duration.seconds(Math.min(MAX_RENEWAL_AGE.toSeconds(), latest));
+}
 
 /** The construct whose shared functions these are. */
 export interface LongRunningJobFunctionsProps {
@@ -137,6 +160,8 @@ export interface LongRunningJobProps {
   readonly stateMachine: sfn.StateMachine;
   /** Names the construct in messages and rule descriptions. */
   readonly constructName: string;
+  /** How long the run waits for an event before it polls (and checks whether its job is due for renewal). */
+  readonly backstopInterval: Duration;
 }
 
 /** The per-stage part: grants on the stage's state machine, and its two cleanup rules. */
@@ -199,6 +224,7 @@ export class LongRunningJob extends Construct {
         ...options.userParameters,
         stateMachineArn: this.props.stateMachine.stateMachineArn,
         pipelineExecutionId: '#{codepipeline.PipelineExecutionId}',
+        renewAfterSeconds: renewalAge(this.props.backstopInterval).toSeconds(),
       },
     }, (pipeline, actionName) => this.watchPipeline(pipeline, actionName));
   }

@@ -75,6 +75,18 @@ test('an execution that already ended is not an error; an action that did not st
   expect(sfn.calls()).toHaveLength(0);
 });
 
+// Step Functions API reference, StopExecution: ExecutionDoesNotExist is the answer for an execution there is no stopping; anything else may leave it running.
+test.each([
+  ['throttled', 'ThrottlingException'],
+  ['refused', 'AccessDeniedException'],
+  ['unanswered', 'TimeoutError'],
+])('a StopExecution %s on a pipeline stop is thrown, so that Lambda delivers the event again (and then to the dead-letter queue)', async (_how, name) => {
+  sfn.on(StopExecutionCommand).rejectsOnce(Object.assign(new Error('no'), { name })).resolves({});
+  await expect(handleJobEvent(pipelineEvent(), stopWork)).rejects.toMatchObject({ name });
+  await expect(handleJobEvent(pipelineEvent(), stopWork)).resolves.toBeUndefined();
+  expect(sfn.commandCalls(StopExecutionCommand)).toHaveLength(2);
+});
+
 test('tells job events from others; rejects malformed ones', async () => {
   expect(isJobEvent({ source: 'aws.ssm' })).toBe(false);
   expect(isJobEvent(executionEvent('FAILED'))).toBe(true);

@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { resetAwsClients } from '../../../lambda-src/core/aws-clients';
 import { InputError } from '../../../lambda-src/core/errors';
 import { failureMessage, putJobFailure, runPipelineJob } from '../../../lambda-src/core/pipeline-job';
+import { describeStepError, MAX_CAUSE_CHARS } from '../../../lambda-src/core/step-error';
 
 const codepipeline = mockClient(CodePipelineClient);
 const event = { 'CodePipeline.job': { id: 'job-1', accountId: '111111111111', data: {} } } as unknown as CodePipelineEvent;
@@ -51,11 +52,24 @@ test('an unexpected error is reported with its name, and a non-Error value as te
   expect(results().failure.map(f => f.failureDetails?.message)).toEqual(['TypeError: boom', 'plain']);
 });
 
-test('a long failure reason is cut to what CodePipeline accepts', async () => {
-  await runPipelineJob(event, async () => { throw new InputError('x'.repeat(6000)); });
+test('a long failure reason is cut to what CodePipeline accepts, in its middle: what failed and what cleanup did both stay', async () => {
+  await runPipelineJob(event, async () => { throw new InputError(`preflight failed: ${'x'.repeat(6000)}\ncommand cmd-1 was cancelled on i-1`); });
   const message = results().failure[0].failureDetails!.message!;
   expect(message).toHaveLength(5000);
-  expect(message.endsWith('...')).toBe(true);
+  expect(message).toMatch(/^preflight failed: x+\n\[\.\.\. \d+ characters cut \.\.\.\]\nx+\ncommand cmd-1 was cancelled on i-1$/);
+});
+
+test('a long first cause leaves room for what follows it: each step error is bounded', () => {
+  const huge = JSON.stringify({ errorType: 'Error', errorMessage: `boom ${'y'.repeat(20_000)} end of the error` });
+  const reason = `${describeStepError('States.TaskFailed', huge)}\ncommand cmd-1 was cancelled on i-1, i-2`;
+  expect(describeStepError('States.TaskFailed', huge)).toHaveLength(MAX_CAUSE_CHARS);
+  expect(describeStepError('States.TaskFailed', huge)).toMatch(/^States\.TaskFailed: boom y+\n\[\.\.\. \d+ characters cut \.\.\.\]\ny+ end of the error$/);
+  expect(failureMessage(reason)).toBe(reason);
+});
+
+test('a Lambda error payload that only reads [object Object] is named as what it is', () => {
+  expect(describeStepError('States.TaskFailed', JSON.stringify({ errorType: 'object', errorMessage: '[object Object]' })))
+    .toBe('States.TaskFailed: the function threw a value that is not an Error (object)');
 });
 
 function awsError(name: string, httpStatusCode?: number, message = `${name} happened`): Error {

@@ -104,6 +104,16 @@ test('an EC2 member of a resource group that SSM does not manage fails fast', as
   await expect(handler({ targets: { resourceGroup: 'scanners' } })).rejects.toThrow(`instance ${C} is not managed by SSM`);
 });
 
+// Step Functions quotas: 256 KiB per state, and States.DataLimitExceeded is caught by no Catch.
+test('more instances than the run\'s state can carry fail pre-flight, saying why and how many', async () => {
+  const ids = Array.from({ length: 5000 }, (_, i) => `i-${i.toString(16).padStart(17, '0')}`);
+  groups.on(ListGroupResourcesCommand).resolves({ Resources: ids.map(id => ({ Identifier: { ResourceArn: `arn:aws:ec2:us-east-1:123456789012:instance/${id}` } })) });
+  ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: ids.map(InstanceId => ({ InstanceId, PingStatus: 'Online' })) });
+  await expect(handler({ targets: { resourceGroup: 'fleet' } })).rejects.toMatchObject({
+    name: 'TooManyTargets', message: expect.stringMatching(/^5000 instances matched resource group fleet: .*256 KiB.*split the targets over several stages$/),
+  });
+});
+
 test('an empty resource group is an error', async () => {
   groups.on(ListGroupResourcesCommand).resolves({ Resources: [] });
   await expect(handler({ targets: { resourceGroup: 'empty' } })).rejects.toThrow('no instances matched resource group empty');

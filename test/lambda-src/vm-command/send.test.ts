@@ -141,8 +141,14 @@ describe('script parameters', () => {
       `$env:COMMIT_ID = [System.Text.Encoding]::UTF8.GetString([System.Convert]::FromBase64String('${Buffer.from("ab'c").toString('base64')}'))`,
       'make test',
     ]);
-    await expect(handler({ ...base, parameters: { 'commit-id': ['x'] }, config: { ...config, script: 'shell' } }))
-      .rejects.toThrow('parameter `commit-id` cannot be an environment variable of the script (use letters, digits and _)');
+  });
+
+  test('a parameter that cannot be an environment variable fails the step as an InputError (not retried), before anything is sent or recorded', async () => {
+    await expect(handler({ ...base, parameters: { 'commit-id': ['x'] }, config: { ...config, script: 'shell' } })).rejects.toMatchObject({
+      name: 'InputError', message: 'parameter `commit-id` cannot be an environment variable of the script (use letters, digits and _)',
+    });
+    expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(updates()).toHaveLength(0);
   });
 
   test('hostile values reach a real bash as data, byte for byte, and never as code', async () => {

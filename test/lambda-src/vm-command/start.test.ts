@@ -142,6 +142,19 @@ describe('a continuation job', () => {
   });
 });
 
+// Step Functions quotas: 256 KiB per execution input and state; a parameters file may be 256 KiB.
+test('a run input larger than its share of the state fails the job before anything starts', async () => {
+  await handler(withFile({ 'ci/vm.json': JSON.stringify({ parameters: { suite: 'x'.repeat(100 * 1024) } }) }, { fileParameters: { suite: 'string' } }));
+  expect(failureMessage()).toMatch(/^the run's input \(its parameters and targets\) is 101 KiB; at most 64 KiB travel in the run's state, which Step Functions bounds to 256 KiB/);
+  expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  expect(dynamodb.commandCalls(PutItemCommand)).toHaveLength(0);
+});
+
+test('the renewal age the stage derived from its backstop is kept in the run record', async () => {
+  await handler(codePipelineEvent({ actionConfiguration: { configuration: { UserParameters: userParameters({ renewAfterSeconds: 300 }) } } }));
+  expect(dynamodb.commandCalls(PutItemCommand)[0].args[0].input.Item).toMatchObject({ renewAfterMs: { N: '300000' } });
+});
+
 test('the parameters file is read from a streamed zip: an entry inflating beyond 256 KiB (a zip bomb) is refused, and no other entry is inflated', async () => {
   const bomb = new Uint8Array(50 * 1024 * 1024);
   const event = withFile({});

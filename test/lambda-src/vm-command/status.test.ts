@@ -3,8 +3,10 @@ import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/clie
 import { GetCommandInvocationCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { conditionalCheckFailed, runItem } from './fixtures';
-import { evaluate, logsLink, toleratedFailures } from '../../../lambda-src/vm-command/evaluate';
+import { bytesOf } from '../../../lambda-src/core/payload';
+import { evaluate, logsLink, RESULTS_MAX_BYTES, toleratedFailures } from '../../../lambda-src/vm-command/evaluate';
 import { status as handler } from '../../../lambda-src/vm-command/status';
+import { PIPELINE_OUTPUT_VARIABLES_MAX_BYTES } from '../../../src/core/private/quotas';
 
 const ssm = mockClient(SSMClient);
 const dynamodb = mockClient(DynamoDBClient);
@@ -92,6 +94,15 @@ describe('renewing a long run\'s CodePipeline job', () => {
     expect(codepipeline.commandCalls(PutJobSuccessResultCommand)[0].args[0].input).toEqual({ jobId: 'job-1', continuationToken: 'run-1' });
   });
 
+  test('a stage with a 10-minute backstop renews at its own, shorter age: a 6-minute-old job, whose next check may come at 16 minutes', async () => {
+    const sixMinutesOld = { jobRegisteredAt: { N: String(Date.now() - 6 * 60_000) }, renewAfterMs: { N: String(5 * 60_000) } };
+    dynamodb.on(GetItemCommand).resolves({ Item: runItem(sixMinutesOld) });
+    dynamodb.on(UpdateItemCommand).resolves({ Attributes: runItem({ awaitingJob: { BOOL: true } }) });
+    codepipeline.on(PutJobSuccessResultCommand).resolves({});
+    await handler(input);
+    expect(codepipeline.commandCalls(PutJobSuccessResultCommand)[0].args[0].input).toEqual({ jobId: 'job-1', continuationToken: 'run-1' });
+  });
+
   test('a young job is not renewed', async () => {
     await handler(input);
     expect(codepipeline.calls()).toHaveLength(0);
@@ -140,6 +151,21 @@ describe('evaluate', () => {
     expect(outcome.message).toContain('- i-00000005: Failed\n');
     expect(outcome.message).not.toContain('- i-00000006:');
     expect(outcome.message).toContain('- and 2 more failed instance(s)');
+  });
+
+  // CodePipeline quotas, "Maximum size of output variables" (122,880 bytes for one action); Step Functions
+  // quotas, 256 KiB per state: the outcome is part of the run's state.
+  test('a fleet of 6,000 targets: Results is bounded and says how many it leaves out; the variables fit CodePipeline\'s limit', () => {
+    const results = Array.from({ length: 6000 }, (_, i) => ({ instanceId: `i-${i.toString(16).padStart(17, '0')}`, status: 'Success' }));
+    const outcome = evaluate({ ...context, maxErrors: '0' }, results);
+    const variables = outcome.outputVariables!;
+    expect(bytesOf(variables.Results)).toBeLessThanOrEqual(RESULTS_MAX_BYTES);
+    expect(variables.Results).toMatch(/,\.\.\.and \d+ more \(see the command's invocations\)$/);
+    const listed = variables.Results.split(',').length - 1;
+    expect(variables.Results).toContain(`...and ${6000 - listed} more`);
+    const total = Object.entries(variables).reduce((sum, [k, v]) => sum + bytesOf(k) + bytesOf(v), 0);
+    expect(total).toBeLessThanOrEqual(PIPELINE_OUTPUT_VARIABLES_MAX_BYTES);
+    expect(evaluate(context, results.slice(0, 2)).outputVariables!.Results).toBe(`${results[0].instanceId}=Success,${results[1].instanceId}=Success`);
   });
 
   test('the logs link filters the log group on the command and instance', () => {
