@@ -17,6 +17,7 @@ import { lambdaTargetWithDeadLetterQueue } from '../core/private/event-delivery'
 import { AMI_REFRESH_HISTORY, requireHistoryWithinLimit } from '../core/private/history-budget';
 import { LongRunningJob, LongRunningJobFunctions } from '../core/private/long-running-job';
 import { acknowledgeInvokeOfVersions, acknowledgeWildcard, nagArn } from '../core/private/nag';
+import { PIPELINE_LAMBDA_ACTION_MAX_MS } from '../core/private/quotas';
 import {
   invalid, requireDurationInRange, requireIntegerInRange, requireMatch, requireNonEmptyString, validateProps,
 } from '../core/private/validation';
@@ -122,7 +123,8 @@ export interface AmiRefreshStageProps {
 
 /** The tag that marks the images and snapshots a stage made; only those may it deregister or delete. */
 const STAGE_TAG_KEY = 'cdk-pipeline-stages:ami-refresh-stage';
-const MAX_RUN = Duration.hours(24);
+/** CodePipeline's limit for a Lambda action. */
+const MAX_RUN = Duration.millis(PIPELINE_LAMBDA_ACTION_MAX_MS);
 const MARGIN = Duration.minutes(15);
 const ACCOUNT = /^\d{12}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;

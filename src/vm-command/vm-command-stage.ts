@@ -19,6 +19,7 @@ import { requireHistoryWithinLimit, VM_COMMAND_HISTORY } from '../core/private/h
 import { LongRunningJob, LongRunningJobFunctions, MAX_BACKSTOP_INTERVAL } from '../core/private/long-running-job';
 import { acknowledgeInvokeOfVersions, acknowledgeWildcard, nagArn } from '../core/private/nag';
 import { requireParametersFileInput, validateParametersFileProps } from '../core/private/parameters-file';
+import { PIPELINE_LAMBDA_ACTION_MAX_MS } from '../core/private/quotas';
 import {
   invalid, requireDurationInRange, requireMatch, requireNonEmptyString, validateProps,
 } from '../core/private/validation';
@@ -137,7 +138,8 @@ export interface VmCommandStageProps {
   readonly deadLetterQueue?: sqs.IQueue;
 }
 
-const MAX_RUN = Duration.hours(24);
+/** CodePipeline's limit for a Lambda action. */
+const MAX_RUN = Duration.millis(PIPELINE_LAMBDA_ACTION_MAX_MS);
 /** The part of the action's 1000-character user parameters left for the stage's own. */
 const USER_PARAMETERS_BUDGET = 700;
 /** How often EventBridge retries delivering an event, and Lambda retries a failed invocation, before the event goes to the dead-letter queue. */

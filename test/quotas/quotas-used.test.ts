@@ -8,22 +8,6 @@ import * as path from 'path';
 const ROOT = path.join(__dirname, '..', '..');
 const QUOTAS = path.join(ROOT, 'src', 'core', 'private', 'quotas.ts');
 
-/*
- * Quotas named before the code that bounds them merged. Delete an entry when its fix merges: the
- * test fails on any unused quota not listed here and on any entry that is used now.
- */
-const KNOWN_UNUSED: string[] = [
-  // Issue 20 item 2: the backstop's worst-case history validated at synth.
-  'SFN_MAX_HISTORY_EVENTS',
-  // Issue 20 item 6: payloads (the parameters file in the execution input).
-  'SFN_MAX_PAYLOAD_BYTES',
-  // Issue 20 item 5: job renewal within the 20 minutes a Lambda action has to answer.
-  'PIPELINE_LAMBDA_REPLY_LIMIT_MS',
-  'PIPELINE_LAMBDA_ACTION_MAX_MS',
-  // Issue 20 item 8: ExitStandby and the group's desired capacity.
-  'STANDBY_INSTANCES_PER_CALL',
-];
-
 /** The constants a quotas module exports. */
 function quotaNames(source: string): string[] {
   return [...source.matchAll(/^export const (\w+)/gm)].map(m => m[1]);
@@ -61,10 +45,5 @@ test('every quota of src/core/private/quotas.ts is used in src/ or lambda-src/',
   expect(names.length).toBeGreaterThan(0);
   const files = Object.fromEntries([...sourceFiles(path.join(ROOT, 'src')), ...sourceFiles(path.join(ROOT, 'lambda-src'))]
     .filter(f => f !== QUOTAS).map(f => [f, fs.readFileSync(f, 'utf8')]));
-  const unused = unusedQuotas(names, files);
-  const report = [
-    ...unused.filter(n => !KNOWN_UNUSED.includes(n)).map(n => `${n} is defined in src/core/private/quotas.ts but used nowhere in src/ or lambda-src/`),
-    ...KNOWN_UNUSED.filter(n => !unused.includes(n)).map(n => `${n} is used now (or gone): delete it from KNOWN_UNUSED`),
-  ];
-  expect(report.join('\n')).toBe('');
+  expect(unusedQuotas(names, files).map(n => `${n} is defined in src/core/private/quotas.ts but used nowhere in src/ or lambda-src/`)).toEqual([]);
 });

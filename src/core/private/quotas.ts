@@ -39,6 +39,3 @@ export const LAUNCH_TEMPLATE_MAX_VERSIONS = 10_000;
 
 /** EC2 API reference, `DeleteLaunchTemplateVersions`: at most 200 versions per call. */
 export const DELETE_LAUNCH_TEMPLATE_VERSIONS_PER_CALL = 200;
-
-/** EC2 Auto Scaling API reference, `EnterStandby`/`ExitStandby`: at most 20 instance ids per call. */
-export const STANDBY_INSTANCES_PER_CALL = 20;
