@@ -116,6 +116,10 @@ export class Emulator {
       AWS_SESSION_TOKEN: undefined,
       AWS_PROFILE: undefined,
       AWS_MAX_ATTEMPTS: '1',
+      // The handlers' request timeout (5 s in a function) would fail healthy calls to moto on a busy
+      // machine, and the state machines would retry them: tests would count retries that AWS never
+      // makes. The fault suites set a shorter one themselves (test/faults/request-timeout.ts).
+      AWS_REQUEST_TIMEOUT_MS: process.env.AWS_REQUEST_TIMEOUT_MS ?? '15000',
       AWS_EC2_METADATA_DISABLED: 'true',
       // Node 20 is supported by the toolchain; the SDK's notice about Node 22 is noise in test output.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
