@@ -327,15 +327,29 @@ export class Emulator {
     for (const fn of mapped.values()) this.proxy.registerFunction(fn);
   }
 
+  /**
+   * GetExecutionHistory's events. On a busy machine moto 5.2.1 can answer it with a 500 page while
+   * its interpreter thread is still writing an execution's last events (the execution has already
+   * ended): the read is tried again until moto answers, within the hang limit.
+   */
   private async history(executionArn: string): Promise<HistoryEvent[]> {
-    const events: HistoryEvent[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }));
-      events.push(...(page.events ?? []));
-      nextToken = page.nextToken;
-    } while (nextToken);
-    return events;
+    const deadline = Date.now() + HANG_LIMIT_MS;
+    for (;;) {
+      try {
+        const events: HistoryEvent[] = [];
+        let nextToken: string | undefined;
+        do {
+          const page = await this.sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }));
+          events.push(...(page.events ?? []));
+          nextToken = page.nextToken;
+        } while (nextToken);
+        return events;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        this.log.write(`harness: GetExecutionHistory of ${executionArn} failed, reading it again: ${(err as Error).message}\n`);
+        await sleep(250);
+      }
+    }
   }
 
   private async stopExecution(executionArn: string): Promise<void> {
