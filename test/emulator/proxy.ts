@@ -4,6 +4,9 @@ import type { Writable } from 'stream';
 import { encodeReply, EncodedReply, identifyCall, IdentifiedCall, ScriptedReply } from './aws-protocol';
 import { FunctionConfig, LambdaRuntime } from './lambda-runtime';
 
+/** A connection of its own for each call passed to moto: a reused idle one can be reset under the call. */
+const TO_MOTO = new http.Agent({ keepAlive: false });
+
 /** One AWS API call that went through the emulator. */
 export interface RecordedCall {
   /** SigV4 signing name, e.g. `ssm`, `states`, `lambda`, `codebuild`, `codepipeline`, `ec2`. */
@@ -39,6 +42,9 @@ export class AwsProxy {
         res.end();
       });
     });
+    // Node closes an idle kept-alive connection after 5 s; a client that picks it up again in the
+    // same instant (more likely on a busy machine) reads ECONNRESET. The clients close theirs first.
+    this.server.keepAliveTimeout = 10 * 60_000;
   }
 
   public async listen(): Promise<number> {
@@ -145,7 +151,7 @@ export class AwsProxy {
     if (reply.fault === 'applied-then-drop' && reply.body === undefined) {
       // Applied by moto; its answer is read and thrown away.
       await new Promise<void>((resolve, reject) => {
-        const upstream = http.request(`${this.motoUrl()}${req.url}`, { method: req.method, headers: req.headers }, upstreamRes => {
+        const upstream = http.request(`${this.motoUrl()}${req.url}`, { method: req.method, headers: req.headers, agent: TO_MOTO }, upstreamRes => {
           upstreamRes.resume();
           upstreamRes.on('end', resolve);
           upstreamRes.on('error', reject);
@@ -188,7 +194,7 @@ export class AwsProxy {
 
   private forward(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
-      const upstream = http.request(`${this.motoUrl()}${req.url}`, { method: req.method, headers: req.headers }, upstreamRes => {
+      const upstream = http.request(`${this.motoUrl()}${req.url}`, { method: req.method, headers: req.headers, agent: TO_MOTO }, upstreamRes => {
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
         upstreamRes.pipe(res);
         upstreamRes.on('end', resolve);
