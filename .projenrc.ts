@@ -74,6 +74,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
       maxWorkers: 3,
       // The tests wait on recorded state with their own hang limits; this only ends a test that hangs.
       testTimeout: 600_000,
+      setupFiles: ['<rootDir>/test/jest-setup.ts'],
     },
   },
 
@@ -154,7 +155,8 @@ project.addTask('example', {
     { spawn: 'bundle' },
     {
       exec: 'ts-node -r tsconfig-paths/register examples/app.ts',
-      env: { TS_NODE_PROJECT: 'examples/tsconfig.json' },
+      // aws-cdk-lib's default template rules (the ones test/jest-setup.ts turns off) fail this synth.
+      env: { TS_NODE_PROJECT: 'examples/tsconfig.json', CDK_CONTEXT_JSON: JSON.stringify({ '@aws-cdk/core:validateAgainstDefaultRules': true }) },
     },
   ],
 });

@@ -14,6 +14,10 @@ Differences from `moto_server`:
   on the same template answers the version it created), which moto 5.2.1 ignores;
 - compares timestamps in Choice rules as AWS does: moto 5.2.1 only parses `YYYY-MM-DDTHH:MM:SSZ`,
   so fractional seconds and its own `$$.State.EnteredTime` (`+00:00`) never compare;
+- refuses a task token whose task timed out with TaskTimedOut, as Step Functions does: 5.2.1
+  accepts it, and a late answer then adds a stray TaskSucceeded to the history of a later state
+  (5.2.1 also answers a refused token with a 500: it tells the errors apart by the wrong object,
+  and its TaskTimedOut error cannot be built);
 - lets CreateImage tag the image's snapshot (`TagSpecifications` for `snapshot`: moto 5.2.1 raises
   NotImplementedError);
 - keeps FIFO order when several in-flight messages of one message group become visible again (a
@@ -54,6 +58,13 @@ try:
     from moto.ec2.responses.launch_templates import LaunchTemplates
     from moto.ec2.models.amis import AmiBackend
     from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.is_operator import IsTimestamp
+    from moto.stepfunctions.exceptions import AWSError
+    from moto.stepfunctions.parser import api as sfn_api
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+    from moto.stepfunctions.parser.asl.eval.callback.callback import (
+        CallbackConsumerTimeout, CallbackPoolManager, CallbackTimeoutError, HeartbeatTimeoutError,
+    )
     from werkzeug.serving import make_server
 except ImportError as err:
     print(f"moto is not importable: {err}", file=sys.stderr)
@@ -146,6 +157,35 @@ def _string_to_timestamp(string):
 
 
 IsTimestamp.string_to_timestamp = staticmethod(_string_to_timestamp)
+
+
+_evaluate_with_timeout = ExecutionState._evaluate_with_timeout
+
+
+def _evaluate_and_expire_token_on_timeout(self, env):
+    try:
+        _evaluate_with_timeout(self, env)
+    except (EvalTimeoutError, CallbackTimeoutError, HeartbeatTimeoutError):
+        token = env.states.context_object.context_object_data.get("Task", {}).get("Token")
+        endpoint = env.callback_pool_manager.get(token) if token else None
+        if endpoint is not None:
+            endpoint.report(CallbackConsumerTimeout())
+        raise
+
+
+ExecutionState._evaluate_with_timeout = _evaluate_and_expire_token_on_timeout
+sfn_api.TaskTimedOut.__init__ = lambda self, message="the task of this token timed out": AWSError.__init__(self, message, "TaskTimedOut")
+_notify = CallbackPoolManager.notify
+
+
+def _notify_unless_timed_out(self, callback_id, outcome):
+    endpoint = self.get(callback_id)
+    if endpoint is not None and isinstance(endpoint.consumer_error, CallbackConsumerTimeout):
+        raise sfn_api.TaskTimedOut()
+    return _notify(self, callback_id, outcome)
+
+
+CallbackPoolManager.notify = _notify_unless_timed_out
 
 
 _original_create_image = AmiBackend.create_image

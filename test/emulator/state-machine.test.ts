@@ -8,6 +8,7 @@ const stack = new EmulatorTestStack();
 const template = stack.template();
 const loopId = stack.logicalId(stack.loop);
 const callbackId = stack.logicalId(stack.callback);
+const lateAnswerId = stack.logicalId(stack.lateAnswer);
 
 /** The names of the states entered, in order. */
 function statesEntered(result: ExecutionResult): string[] {
@@ -118,6 +119,25 @@ describeWithEmulator('the emulator runs synthesized state machines', emulator =>
     expect(result.output).toEqual({ outcome: 'timed out', error: 'States.Timeout' });
     expect(result.history.map(e => e.type)).toContain('TaskTimedOut');
     expect(statesEntered(result)).toEqual(['AwaitCallback', 'TimedOut']);
+  });
+
+  // Step Functions API reference, SendTaskSuccess errors: TaskTimedOut, "the task token has either
+  // expired or the task associated with the token has already been closed". moto 5.2.1 accepts such
+  // a token; the launcher refuses it (test/emulator/moto-launcher.py).
+  test('the token of a task that timed out is refused with TaskTimedOut while the execution goes on, and adds no event', async () => {
+    const { executionArn } = await emulator().startExecution(template, lateAnswerId, { input: {}, handlers: { AcceptToken: `${HANDLERS}#acceptToken` } });
+    // The second task is invoked once the first one has timed out and its Catch has run.
+    const [tooLate, inTime] = await emulator().waitForCalls('lambda', 'Invoke', () => true, 2);
+    const sfnClient = emulator().client(SFNClient);
+    await expect(sfnClient.send(new SendTaskSuccessCommand({ taskToken: tooLate.input.Payload.token, output: '{"answer":"too late"}' })))
+      .rejects.toMatchObject({ name: 'TaskTimedOut' });
+    await sfnClient.send(new SendTaskSuccessCommand({ taskToken: inTime.input.Payload.token, output: '{"answer":"in time"}' }));
+    const result = await emulator().waitForExecution(executionArn);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output.callback).toEqual({ answer: 'in time' });
+    expect(result.history.filter(e => e.type === 'TaskSucceeded')).toHaveLength(1);
+    expect(statesEntered(result)).toEqual(['AnswerTooLate', 'AnswerInTime']);
   });
 
   test('several executions of one state machine run, also in parallel (moto 5.2.1 allowed one per region)', async () => {
