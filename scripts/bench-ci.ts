@@ -1,6 +1,6 @@
 /*
  * Where CI's time goes: runs `.ci/run` on a fresh clone of HEAD, as CI does, and prints the wall
- * time of each gate and the slowest jest test files, read from the run's own output.
+ * and CPU time of each gate and the slowest jest test files, read from the run's own output.
  *
  *   npx projen bench:ci                          # one fresh-clone run (its log is kept in .bench/)
  *   npx projen bench:ci --log before.log --log after.log   # the tables of earlier runs, side by side
@@ -13,34 +13,39 @@ import { table } from './bench/table';
 
 interface CiRun {
   readonly label: string;
-  /** Gate name → seconds, in the order the run reported them. */
-  readonly gates: Map<string, { seconds: number; passed: boolean }>;
+  /** Gate name → wall and CPU seconds (CPU in runs since the gates report it), in the order the run reported them. */
+  readonly gates: Map<string, { seconds: number; cpuSeconds?: number; passed: boolean }>;
   /** Jest file → seconds (jest prints a file's time when it took 5 s or more). */
   readonly jestFiles: Map<string, number>;
   readonly totalSeconds?: number;
+  readonly totalCpuSeconds?: number;
   readonly summary?: string;
 }
 
-const GATE_LINE = /^=== gate: (\S+) (passed|FAILED) \((\d+) s\)$/;
+const GATE_LINE = /^=== gate: (\S+) (passed|FAILED) \((\d+) s(?:, (\d+) s CPU)?\)$/;
 const JEST_FILE_LINE = /^(?:PASS|FAIL) (\S+) \((\d+(?:\.\d+)?) s\)/;
-const TOTAL_LINE = /^jest: .*; (\d+) s$/;
+const TOTAL_LINE = /^jest: .*?(?:; (\d+) s CPU)?; (\d+) s$/;
 const SUMMARY_LINE = /^\d+ passed, \d+ failed$/;
 
 export function parseCiLog(label: string, log: string): CiRun {
-  const gates = new Map<string, { seconds: number; passed: boolean }>();
+  const gates = new Map<string, { seconds: number; cpuSeconds?: number; passed: boolean }>();
   const jestFiles = new Map<string, number>();
   let totalSeconds: number | undefined;
+  let totalCpuSeconds: number | undefined;
   let summary: string | undefined;
   for (const line of log.split('\n')) {
     const gate = GATE_LINE.exec(line);
-    if (gate) gates.set(gate[1], { seconds: Number(gate[3]), passed: gate[2] === 'passed' });
+    if (gate) gates.set(gate[1], { seconds: Number(gate[3]), cpuSeconds: gate[4] ? Number(gate[4]) : undefined, passed: gate[2] === 'passed' });
     const file = JEST_FILE_LINE.exec(line.trim());
     if (file) jestFiles.set(file[1], Math.max(jestFiles.get(file[1]) ?? 0, Number(file[2])));
     const total = TOTAL_LINE.exec(line);
-    if (total) totalSeconds = Number(total[1]);
+    if (total) {
+      totalSeconds = Number(total[2]);
+      totalCpuSeconds = total[1] ? Number(total[1]) : undefined;
+    }
     if (SUMMARY_LINE.test(line.trim())) summary = line.trim();
   }
-  return { label, gates, jestFiles, totalSeconds, summary };
+  return { label, gates, jestFiles, totalSeconds, totalCpuSeconds, summary };
 }
 
 function freshCloneRun(): { label: string; log: string } {
@@ -79,14 +84,18 @@ function main(): void {
 
   const seconds = (run: CiRun, gate: string) => {
     const g = run.gates.get(gate);
-    return g ? `${g.seconds} s${g.passed ? '' : ' (failed)'}` : '-';
+    if (!g) return '-';
+    const cpu = g.cpuSeconds !== undefined ? ` (CPU ${g.cpuSeconds} s)` : '';
+    return `${g.seconds} s${cpu}${g.passed ? '' : ' (failed)'}`;
   };
   const gateNames = [...new Set(runs.flatMap(r => [...r.gates.keys()]))];
   const gateRows = gateNames.map(name => [name, ...runs.map(r => seconds(r, name))]);
   gateRows.push(['whole run (wall)', ...runs.map(r => (r.totalSeconds !== undefined ? `${r.totalSeconds} s` : '-'))]);
+  gateRows.push(['whole run (CPU of every gate)', ...runs.map(r => (r.totalCpuSeconds !== undefined ? `${r.totalCpuSeconds} s` : '-'))]);
   gateRows.push(['summary line', ...runs.map(r => r.summary ?? '-')]);
-  console.log(table('CI gates: wall time of each', ['gate', ...runs.map(r => r.label)], gateRows,
-    ['Gates that run side by side overlap, so their times add up to more than the whole run.']));
+  console.log(table('CI gates: wall time (and CPU time) of each', ['gate', ...runs.map(r => r.label)], gateRows,
+    ['Gates that run side by side overlap, so their times add up to more than the whole run.',
+      'CPU time: user and system seconds of a gate\'s processes; on two cores the whole run takes at least half their sum.']));
 
   const files = [...new Set(runs.flatMap(r => [...r.jestFiles.keys()]))]
     .sort((a, b) => Math.max(...runs.map(r => r.jestFiles.get(b) ?? 0)) - Math.max(...runs.map(r => r.jestFiles.get(a) ?? 0)))
