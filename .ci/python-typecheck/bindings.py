@@ -1,7 +1,8 @@
 """The Python bindings that pyright reads: a type-check-only copy of jsii-pacmak's output.
 
 aws-cdk-lib's and constructs' bindings are generated from the npm packages in node_modules and
-cached, keyed by their versions, jsii-pacmak's version and this file's code. The library's own
+cached outside the clone (see check.py), keyed by their versions, jsii-pacmak's version and this
+file's code. The library's own
 bindings are copied from dist/python-src on every run. Two generator gaps are closed in the copy
 (what ships is never changed):
 
@@ -80,19 +81,30 @@ def package_version(name):
 
 
 def dependency_bindings(cache_root, packages=("aws-cdk-lib", "constructs")):
-    """A folder with the type-check copy of the dependencies' bindings, generated when not cached."""
+    """A folder with the type-check copy of the dependencies' bindings, generated when not cached.
+
+    cache_root may be shared by several clones (and runs at the same time): a folder is built
+    under a temporary name and renamed when complete, and is never changed after."""
     code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]  # how the copy is made
     key = "-".join(f"{name}@{package_version(name)}" for name in packages + ("jsii-pacmak",))
     folder = Path(cache_root) / f"{key}-{code}"
     if (folder / "complete").exists():
         return folder, True
-    if Path(cache_root).exists():
-        shutil.rmtree(cache_root)  # older versions: each is about 200 MB
-    folder.mkdir(parents=True)
-    with tempfile.TemporaryDirectory(dir=cache_root) as scratch:
+    Path(cache_root).mkdir(parents=True, exist_ok=True)
+    for older in Path(cache_root).glob(f"{packages[0]}@*"):  # each is about 200 MB
+        shutil.rmtree(older, ignore_errors=True)
+    building = Path(tempfile.mkdtemp(dir=cache_root, prefix="building-"))
+    try:
         for name in packages:
-            src = pacmak(Path("node_modules") / name, Path(scratch) / name)
-            copy_package_sources(src, folder)
-    (folder / "complete").write_text(key + "\n")
+            src = pacmak(Path("node_modules") / name, building / "pacmak" / name)
+            copy_package_sources(src, building / "bindings")
+        (building / "bindings" / "complete").write_text(key + "\n")
+        try:
+            (building / "bindings").rename(folder)
+        except OSError:  # another run built the same folder first
+            if not (folder / "complete").exists():
+                raise
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
     return folder, False
 

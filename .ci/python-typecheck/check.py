@@ -30,7 +30,9 @@ import bindings
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-CACHE = ROOT / ".python-typecheck-cache"
+# aws-cdk-lib's generated bindings take about a minute of CPU: kept for every clone on this machine.
+BINDINGS_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cdk-pipeline-stages" / "python-typecheck"
+RUN_DIR = ROOT / ".python-typecheck-cache" / "run"
 LIBRARY_SOURCES = ROOT / "dist/python-src/python/src"
 README = ROOT / "README.md"
 EXAMPLE_APP = ROOT / "examples/python/app.py"
@@ -155,11 +157,11 @@ def main():
     os.chdir(ROOT)
     if not (LIBRARY_SOURCES / "cdk_pipeline_stages").is_dir():
         sys.exit(f"no bindings in {rel(LIBRARY_SOURCES)}: run jsii-pacmak first (see the usage in {rel(Path(__file__))})")
-    dependencies, cached = bindings.dependency_bindings(CACHE)
+    dependencies, cached = bindings.dependency_bindings(BINDINGS_CACHE)
     print(f"aws-cdk-lib and constructs bindings: {'cached' if cached else 'generated'} "
           f"({dependencies.name}), {time.monotonic() - started:.0f} s")
 
-    run_dir = CACHE / "run"
+    run_dir = RUN_DIR
     shutil.rmtree(run_dir, ignore_errors=True)
     library = run_dir / "library"
     bindings.copy_package_sources(LIBRARY_SOURCES, library)
