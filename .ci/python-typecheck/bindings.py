@@ -2,9 +2,8 @@
 
 aws-cdk-lib's and constructs' bindings are generated from the npm packages in node_modules and
 cached outside the clone (see check.py), keyed by their versions, jsii-pacmak's version and this
-file's code. The library's own
-bindings are copied from dist/python-src on every run. Two generator gaps are closed in the copy
-(what ships is never changed):
+file's code. The library's own bindings are copied from dist/python-src on every run. Two
+generator gaps are closed in the copy (what ships is never changed):
 
 - a class names its interfaces only in `@jsii.implements(...)`, and several of its methods name
   their parameters differently from the interface's, so pyright does not see e.g.

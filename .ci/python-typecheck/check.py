@@ -32,7 +32,6 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 # aws-cdk-lib's generated bindings take about a minute of CPU: kept for every clone on this machine.
 BINDINGS_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cdk-pipeline-stages" / "python-typecheck"
-RUN_DIR = ROOT / ".python-typecheck-cache" / "run"
 LIBRARY_SOURCES = ROOT / "dist/python-src/python/src"
 README = ROOT / "README.md"
 EXAMPLE_APP = ROOT / "examples/python/app.py"
@@ -161,7 +160,7 @@ def main():
     print(f"aws-cdk-lib and constructs bindings: {'cached' if cached else 'generated'} "
           f"({dependencies.name}), {time.monotonic() - started:.0f} s")
 
-    run_dir = RUN_DIR
+    run_dir = ROOT / ".python-typecheck-cache" / "run"
     shutil.rmtree(run_dir, ignore_errors=True)
     library = run_dir / "library"
     bindings.copy_package_sources(LIBRARY_SOURCES, library)
