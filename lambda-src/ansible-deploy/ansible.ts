@@ -10,7 +10,7 @@ import { RunContext, workPaths } from './config';
 export function playbookArgs(ctx: RunContext): string[] {
   const { config } = ctx;
   const paths = workPaths(ctx.cwd);
-  const args = ['-i', 'file' in config.inventory ? config.inventory.file : paths.inventory];
+  const args = ['-i', 'file' in config.inventory ? config.inventory.file : paths.ec2Inventory];
   if (ctx.previewHosts) args.push('--limit', `@${paths.previewHosts}`);
   else if (config.limit) args.push('--limit', config.limit);
   if (config.tags.length) args.push('--tags', config.tags.join(','));

@@ -4,6 +4,7 @@ import { ansibleEnv, playbookArgs, runProcess } from './ansible';
 import { RunContext, workPaths } from './config';
 import { extraVarsYaml } from './extra-vars';
 import { parseListHosts } from './recap';
+import { MAX_INVENTORY_LISTING_BYTES, staticInventoryYaml } from './static-inventory';
 import { InputError } from '../core/errors';
 import { MAX_PARAMETERS_FILE_BYTES, parseParametersFile } from '../core/parameters-file';
 
@@ -12,6 +13,8 @@ import { MAX_PARAMETERS_FILE_BYTES, parseParametersFile } from '../core/paramete
  * runs. It validates the run's input (parameters file included), writes the files the run reads,
  * and resolves the hosts; an empty host list is an error.
  */
+
+type Ec2Inventory = Extract<RunContext['config']['inventory'], { ec2: unknown }>['ec2'];
 
 const TAG_KEY = /^[A-Za-z0-9_.:/+=@-]{1,128}$/;
 const JINJA = /\{[{%#]/;
@@ -23,7 +26,9 @@ export async function prepare(ctx: RunContext, log: (line: string) => void): Pro
   fs.mkdirSync(paths.junit, { recursive: true });
 
   fs.writeFileSync(paths.extraVars, extraVarsYaml(ctx.config.extraVars, runVars(ctx)));
-  writeInventory(ctx);
+  const inventory = ctx.config.inventory;
+  if ('ec2' in inventory) await readEc2Inventory(ctx, inventory.ec2);
+  else requireFile(ctx, inventory.file, 'inventory', true);
   writeConnection(ctx);
   if (ctx.previewHosts) fs.writeFileSync(paths.previewHosts, `${ctx.previewHosts.join('\n')}\n`);
   requireFile(ctx, ctx.config.playbook, 'playbook');
@@ -69,29 +74,36 @@ function runVars(ctx: RunContext): Record<string, unknown> {
   return vars;
 }
 
-function writeInventory(ctx: RunContext): void {
-  const inventory = ctx.config.inventory;
-  if ('file' in inventory) {
-    requireFile(ctx, inventory.file, 'inventory', true);
-    return;
+/** Queries EC2 through the aws_ec2 plugin and writes the static inventory the run reads (static-inventory.ts). */
+async function readEc2Inventory(ctx: RunContext, inventory: Ec2Inventory): Promise<void> {
+  const paths = workPaths(ctx.cwd);
+  fs.writeFileSync(paths.ec2PluginConfig, JSON.stringify(ec2PluginConfig(inventory)));
+  fs.rmSync(paths.ec2Listing, { force: true });
+  const listing = await runProcess('ansible-inventory', ['-i', paths.ec2PluginConfig, '--list', '--output', paths.ec2Listing],
+    { env: ansibleEnv(ctx), cwd: ctx.cwd, echo: false });
+  if (listing.exitCode !== 0) {
+    process.stdout.write(listing.output);
+    throw new InputError(`the EC2 inventory could not be read (ansible-inventory --list exited ${listing.exitCode}; its output is above)`);
   }
-  const { regions, tagFilters, groupsByTag, hostname } = inventory.ec2;
+  const size = fs.statSync(paths.ec2Listing).size;
+  if (size > MAX_INVENTORY_LISTING_BYTES) throw new InputError(`the EC2 inventory listing is ${size} bytes, more than the ${MAX_INVENTORY_LISTING_BYTES} read`);
+  fs.writeFileSync(paths.ec2Inventory, staticInventoryYaml(fs.readFileSync(paths.ec2Listing, 'utf8'), inventory.groupsByTag));
+}
+
+/** The aws_ec2 plugin's configuration (JSON is YAML). */
+function ec2PluginConfig({ regions, tagFilters, groupsByTag, hostname }: Ec2Inventory): Record<string, unknown> {
   for (const key of [...Object.keys(tagFilters), ...groupsByTag]) {
     if (!TAG_KEY.test(key)) throw new InputError(`tag key ${JSON.stringify(key)} is not allowed in the inventory`);
   }
   const filters: Record<string, string[] | string> = { 'instance-state-name': 'running' };
   for (const [key, values] of Object.entries(tagFilters)) filters[`tag:${key}`] = values;
-  // JSON is YAML: the plugin reads this file as its configuration.
-  const pluginConfig = {
+  return {
     plugin: 'amazon.aws.aws_ec2',
     regions,
     filters,
     hostnames: [hostname],
     strict: true,
-    // The key is a Jinja expression: the tag key is a JSON string literal in it, and TAG_KEY allows no quotes.
-    keyed_groups: groupsByTag.map(key => ({ key: `tags[${JSON.stringify(key)}]`, prefix: key, separator: '_' })),
   };
-  fs.writeFileSync(workPaths(ctx.cwd).inventory, JSON.stringify(pluginConfig, null, 2));
 }
 
 function writeConnection(ctx: RunContext): void {

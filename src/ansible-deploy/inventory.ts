@@ -46,7 +46,8 @@ export interface Ec2TagsInventoryOptions {
    */
   readonly tagFilters: { [key: string]: string[] };
   /**
-   * Tag keys that become groups (`<key>_<value>`), for plays that target e.g. `Role_web`.
+   * Tag keys that become groups (`<key>_<value>`, every character but a letter, digit or `_` made
+   * `_`), for plays that target e.g. `Role_web`.
    * @default - no tag groups (every host is in `all` and `aws_ec2`)
    */
   readonly groupsByTag?: string[];
@@ -67,7 +68,8 @@ export class AnsibleInventory {
 
   /**
    * Instances found by their tags through the `amazon.aws.aws_ec2` inventory plugin, whose
-   * configuration the stage generates. A run that finds no instance fails.
+   * configuration the stage generates. A run that finds no instance fails. Every value the plugin
+   * reads (tag values too) reaches the playbook marked `!unsafe`: never templated.
    */
   public static ec2Tags(options: Ec2TagsInventoryOptions): AnsibleInventory {
     if (!Token.isUnresolved(options.tagFilters)) {

@@ -219,15 +219,20 @@ describeSsh('AnsibleDeployStage with real ansible-playbook over SSH', emulator =
     expect(fs.existsSync(marker)).toBe(false);
   });
 
-  test('dynamic inventory by EC2 tags (moto): only the running instances with the tags are configured, grouped by tag', async () => {
+  // Tag values are anyone's with ec2:CreateTags. ansible-core before 2.19 templates a variable's value where a play uses it, and
+  // the aws_ec2 plugin of Debian's amazon.aws 5.5.1 sets them unmarked: a `{{ }}` in a tag would run on the build host.
+  test('dynamic inventory by EC2 tags (moto): only the running instances with the tags are configured, grouped by tag; tag values are never templated', async () => {
+    const marker = path.join(os.tmpdir(), `ansible-tag-injected-${process.pid}`);
+    fs.rmSync(marker, { force: true });
+    const jinja = `{{ lookup('pipe', 'touch ${marker}') }}`;
     const ec2 = emulator().client(EC2Client, { region: 'eu-west-1' });
     const tagged = async (tags: Record<string, string>) => {
       const { Instances } = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1, InstanceType: 't3.micro' }));
       const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
       await ec2.send(new CreateTagsCommand({ Resources: [Instances![0].InstanceId!], Tags }));
     };
-    await tagged({ Role: 'web', Address: '127.0.0.2' });
-    await tagged({ Role: 'web', Address: '127.0.0.3' });
+    await tagged({ Role: 'web', Address: '127.0.0.2', Note: jinja });
+    await tagged({ Role: 'web', Address: '127.0.0.3', Note: jinja });
     await tagged({ Role: 'db', Address: '127.0.0.1' });
     const template = Template.fromStack(stageStack({
       transport: ssh(),
@@ -236,7 +241,7 @@ describeSsh('AnsibleDeployStage with real ansible-playbook over SSH', emulator =
       inventory: AnsibleInventory.ec2Tags({ tagFilters: { Role: ['web'] }, groupsByTag: ['Role'], hostAddress: AnsibleHostAddress.tag('Address') }),
     }).stack);
     await prepareAws(emulator(), template.toJSON(), sshd);
-    const source = sourceDir({ 'web.yml': PLAYBOOK.replace('- hosts: all', '- hosts: Role_web') });
+    const source = sourceDir({ 'web.yml': PLAYBOOK.replace('- hosts: all', '- hosts: Role_web').replace('"{{ message }}\\n"', '"{{ tags.Note }}\\n"') });
 
     const run = await build(emulator(), template, source, {
       envOverrides: { PYTHONPATH: path.join(__dirname, 'python-endpoint'), TEST_BOTO3_ENDPOINT_URL: emulator().endpoint },
@@ -247,6 +252,8 @@ describeSsh('AnsibleDeployStage with real ansible-playbook over SSH', emulator =
     expect(run.exportedVariables).toMatchObject({ ANSIBLE_HOSTS: '127.0.0.2,127.0.0.3', ANSIBLE_CHANGED: '2' });
     expect(fs.readdirSync(sshd.dataDir)).toEqual(expect.arrayContaining(['127.0.0.2.txt', '127.0.0.3.txt']));
     expect(fs.existsSync(path.join(sshd.dataDir, '127.0.0.1.txt'))).toBe(false);
+    expect(fs.readFileSync(path.join(sshd.dataDir, '127.0.0.2.txt'), 'utf8')).toBe(`${jinja}\n`);
+    expect(fs.existsSync(marker)).toBe(false);
     expectNoKey(run.log);
   });
 

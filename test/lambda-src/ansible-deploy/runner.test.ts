@@ -233,7 +233,7 @@ describe('the parameters file shared with VmCommandStage', () => {
     const config = baseConfig({ inventory: { ec2: { regions: ['eu-west-1'], tagFilters: { Role: ['web', 'api'] }, groupsByTag: ['Role', 'aws:team'], hostname: 'tag:Address' } } });
     // EC2 is not reachable here (boto3 goes to a closed port): the listing fails after the configuration is written.
     const unreachableEc2 = { AWS_EC2_METADATA_DISABLED: 'true', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', HTTPS_PROXY: 'http://127.0.0.1:9', AWS_MAX_ATTEMPTS: '1' };
-    await expect(prepare(env(config, unreachableEc2), cwd)).rejects.toThrow('the inventory or the playbook could not be read (ansible-playbook --list-hosts exited 1');
+    await expect(prepare(env(config, unreachableEc2), cwd)).rejects.toThrow('the EC2 inventory could not be read (ansible-inventory --list exited 1');
     expect(printed()).toContain('Completely failed to parse inventory source');
     expect(JSON.parse(fs.readFileSync(path.join(cwd, '.ansible-stage', 'inventory.aws_ec2.yml'), 'utf8'))).toEqual({
       plugin: 'amazon.aws.aws_ec2',
@@ -241,7 +241,6 @@ describe('the parameters file shared with VmCommandStage', () => {
       filters: { 'instance-state-name': 'running', 'tag:Role': ['web', 'api'] },
       hostnames: ['tag:Address'],
       strict: true,
-      keyed_groups: [{ key: 'tags["Role"]', prefix: 'Role', separator: '_' }, { key: 'tags["aws:team"]', prefix: 'aws:team', separator: '_' }],
     });
   });
 
