@@ -33,6 +33,10 @@ Differences from `moto_server`:
 - leaves out an integer member of an answer whose value is not a number (logged): on a busy
   machine 5.2.1 can put a dict in an integer field of an execution's history, and every
   GetExecutionHistory of that execution then answered 500;
+- starts EC2 without moto's ~1,200 default public images (MOTO_EC2_LOAD_DEFAULT_AMIS=false): each
+  reset built them again inside the first EC2 or SSM call of the next test (SendCommand looks up
+  its targets in EC2), which took 0.1 s on an idle machine and over 2 s under load, past the fault
+  suites' request timeout. The tests never read those images (moto validates no image id);
 - exits when its standard input closes, so it never outlives the test process that started it.
 
 MOTO_PORT (set by the harness) is where moto's Step Functions interpreter sends its AWS calls.
@@ -43,6 +47,8 @@ import datetime
 import os
 import sys
 import threading
+
+os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
 
 try:
     import functools
