@@ -1,6 +1,9 @@
+import * as http from 'http';
+import { AddressInfo } from 'net';
 import { PassThrough } from 'stream';
 import { encodeReply, identifyCall, lambdaFunctionName } from './aws-protocol';
 import { LambdaRuntime } from './lambda-runtime';
+import { AwsProxy } from './proxy';
 import { TemplateResolver } from './template-resolver';
 
 // The harness's parts that need no moto.
@@ -130,5 +133,51 @@ describe('LambdaRuntime', () => {
       .toMatchObject({ ok: false, errorType: 'Runtime.HandlerNotFound' });
     expect(await runtime.invoke({ functionName: 'M', handler: 'assets/lambda-src/nope/handler' }, {}))
       .toMatchObject({ ok: false, errorType: 'Runtime.ImportModuleError', errorMessage: expect.stringContaining('run `npx projen bundle`') });
+  });
+});
+
+describe('AwsProxy', () => {
+  test('logs the time of each forwarded call, and marks a call whose caller gave up before moto answered', async () => {
+    const held: http.ServerResponse[] = [];
+    const received: string[] = [];
+    const fakeMoto = http.createServer((req, res) => {
+      received.push(req.headers['x-amz-target'] as string);
+      if (req.headers['x-amz-target'] === 'AmazonSSM.SendCommand') held.push(res);
+      else res.end('{}');
+    });
+    await new Promise<void>(resolve => fakeMoto.listen(0, '127.0.0.1', resolve));
+    let log = '';
+    const logStream = new PassThrough().on('data', chunk => { log += chunk; });
+    const proxy = new AwsProxy(() => `http://127.0.0.1:${(fakeMoto.address() as AddressInfo).port}`, new LambdaRuntime(logStream), logStream);
+    const port = await proxy.listen();
+    const call = (target: string) => http.request({
+      port,
+      host: '127.0.0.1',
+      method: 'POST',
+      path: '/',
+      headers: { 'x-amz-target': target, 'authorization': 'AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/ssm/aws4_request, SignedHeaders=host, Signature=x' },
+    });
+    const until = async (done: () => boolean) => {
+      while (!done()) await new Promise(resolve => setImmediate(resolve));
+    };
+    try {
+      const answered = call('AmazonSSM.GetCommandInvocation');
+      await new Promise(resolve => answered.on('response', res => res.resume().on('end', resolve)).end('{}'));
+      await until(() => log.includes('<- moto'));
+      expect(log).toMatch(/^proxy: ssm:GetCommandInvocation <- moto 200 in \d+ ms$/m);
+
+      const abandoned = call('AmazonSSM.SendCommand').on('error', () => undefined);
+      abandoned.end('{}');
+      await until(() => held.length === 1);
+      abandoned.destroy();
+      await until(() => log.includes('SendCommand <- moto'));
+      expect(log).toMatch(/^proxy: ssm:SendCommand <- moto \d+ in \d+ ms, after the caller had given up$/m);
+      expect(log).not.toMatch(/GetCommandInvocation.*given up/);
+    } finally {
+      held.forEach(res => res.destroy());
+      await proxy.close();
+      fakeMoto.closeAllConnections();
+      await new Promise(resolve => fakeMoto.close(resolve));
+    }
   });
 });

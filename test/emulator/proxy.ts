@@ -131,6 +131,14 @@ export class AwsProxy {
     }
     if (identified.operation === 'Invoke' && identified.service === 'lambda') return this.invokeLambda(identified, res);
     this.log.write(`proxy: ${call.service}:${call.operation} -> moto\n`);
+    const started = Date.now();
+    // A caller that gave up first timed out on a call that was not scripted to fail: on a busy
+    // machine, the sign of a request timeout too short for moto.
+    res.once('close', () => {
+      if (this.log.writableEnded) return;
+      const gaveUp = res.writableFinished ? '' : ', after the caller had given up';
+      this.log.write(`proxy: ${call.service}:${call.operation} <- moto ${res.statusCode} in ${Date.now() - started} ms${gaveUp}\n`);
+    });
     return this.forward(req, res, body);
   }
 
