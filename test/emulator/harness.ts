@@ -64,8 +64,13 @@ interface Started { readonly callsBefore: number }
  * handlers in this process. See test/emulator/README.md.
  */
 export class Emulator {
-  /** Starts moto and the proxy, and points this process's AWS SDK clients at them. */
-  public static async start(): Promise<Emulator> {
+  /**
+   * Starts the proxy and moto, and points this process's AWS SDK clients at them. With `shared`,
+   * moto is the server this process's earlier emulators used (a jest worker's test files run one
+   * after another), reset to a clean slate, and `stop()` leaves it to the next; otherwise it is a
+   * server of its own that `stop()` ends.
+   */
+  public static async start(options: { shared?: boolean } = {}): Promise<Emulator> {
     fs.mkdirSync(LOG_DIR, { recursive: true });
     const logFile = path.join(LOG_DIR, `emulator-${process.pid}.log`);
     const log = fs.createWriteStream(logFile, { flags: 'a' });
@@ -74,13 +79,15 @@ export class Emulator {
     let moto: MotoProcess | undefined;
     const proxy = new AwsProxy(() => moto!.url, runtime, log);
     const port = await proxy.listen();
+    const shared = options.shared ?? false;
     try {
-      moto = await MotoProcess.start(port, log);
-      const emulator = new Emulator(moto, proxy, runtime, `http://127.0.0.1:${port}`, logFile, log);
+      moto = await (shared ? MotoProcess.shared(port, logFile) : MotoProcess.start(port, logFile));
+      const emulator = new Emulator(moto, shared, proxy, runtime, `http://127.0.0.1:${port}`, logFile, log);
+      if (shared) await emulator.motoApi('/moto-api/reset');
       await emulator.motoApi('/moto-api/config', { stepfunctions: { execute_state_machine: true } });
       return emulator;
     } catch (err) {
-      await moto?.stop();
+      if (!shared) await moto?.stop();
       await proxy.close();
       log.end();
       if (err instanceof MotoMissingError) throw err;
@@ -99,6 +106,7 @@ export class Emulator {
 
   private constructor(
     private readonly moto: MotoProcess,
+    private readonly sharesMoto: boolean,
     private readonly proxy: AwsProxy,
     private readonly runtime: LambdaRuntime,
     /** The proxy's URL: what every AWS client of the test should use. */
@@ -297,11 +305,15 @@ export class Emulator {
     this.runtime.coldStart();
   }
 
-  /** Stops moto (by PID) and the proxy, and restores the environment variables it set. */
+  /**
+   * Stops the proxy, and moto by its PID (a shared moto is reset instead, for the next emulator),
+   * and restores the environment variables it set.
+   */
   public async stop(): Promise<void> {
+    if (this.sharesMoto) await this.reset();
     this.sfn.destroy();
     this.runtime.coldStart();
-    await this.moto.stop();
+    if (!this.sharesMoto) await this.moto.stop();
     await this.proxy.close();
     for (const [key, value] of Object.entries(this.savedEnv)) {
       if (value === undefined) delete process.env[key];
@@ -401,7 +413,7 @@ export function describeWithEmulator(name: string, body: (emulator: () => Emulat
   describe(name, () => {
     let emulator: Emulator | undefined;
     beforeAll(async () => {
-      emulator = await Emulator.start();
+      emulator = await Emulator.start({ shared: true });
     }, START_TIMEOUT_MS + HANG_LIMIT_MS);
     afterEach(async () => {
       await emulator?.reset();

@@ -1,3 +1,5 @@
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { EmulatorTestStack } from './fixtures/test-stack';
 import { Emulator } from './harness';
 import { MotoMissingError, motoUnavailableReason } from './moto-process';
 
@@ -27,6 +29,37 @@ const motoMissing = motoUnavailableReason();
     expect(isRunning(pid)).toBe(false);
     expect(process.env.AWS_ENDPOINT_URL).toBe(endpointBefore);
     await expect(fetch(emulator.endpoint)).rejects.toThrow();
+  });
+
+  test('shared: the next emulator of this process uses the same moto, reset, with its own proxy receiving the state machines\' calls; stop() leaves moto running', async () => {
+    const stack = new EmulatorTestStack();
+    const first = await Emulator.start({ shared: true });
+    let pid: number;
+    try {
+      pid = first.motoPid!;
+      await first.client(SSMClient).send(new PutParameterCommand({ Name: '/lifecycle/left-over', Value: 'x', Type: 'String' }));
+    } finally {
+      await first.stop();
+    }
+    expect(isRunning(pid)).toBe(true);
+    await expect(fetch(first.endpoint)).rejects.toThrow();
+
+    const second = await Emulator.start({ shared: true });
+    try {
+      expect(second.motoPid).toBe(pid);
+      expect(second.endpoint).not.toBe(first.endpoint);
+      await expect(second.client(SSMClient).send(new GetParameterCommand({ Name: '/lifecycle/left-over' })))
+        .rejects.toMatchObject({ name: 'ParameterNotFound' });
+      await second.client(SSMClient).send(new PutParameterCommand({ Name: '/lifecycle/p', Value: 'v', Type: 'String' }));
+      const result = await second.runStateMachine(stack.template(), stack.logicalId(stack.loop), {
+        input: { target: 1, waitSeconds: 0, parameterName: '/lifecycle/p' },
+        handlers: { Work: 'test/emulator/fixtures/handlers.ts#work' },
+      });
+      expect(result.status).toBe('SUCCEEDED');
+      expect(result.calls.map(c => `${c.service}:${c.operation}`)).toEqual(['lambda:Invoke', 'ssm:GetParameter']);
+    } finally {
+      await second.stop();
+    }
   });
 });
 

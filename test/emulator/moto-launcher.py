@@ -37,9 +37,12 @@ Differences from `moto_server`:
   reset built them again inside the first EC2 or SSM call of the next test (SendCommand looks up
   its targets in EC2), which took 0.1 s on an idle machine and over 2 s under load, past the fault
   suites' request timeout. The tests never read those images (moto validates no image id);
-- exits when its standard input closes, so it never outlives the test process that started it.
+- exits when its standard input closes, so it never outlives the test process that started it;
+- after the `MOTO_LISTENING` line, writes its standard output to its standard error (the emulator
+  log), so a server the test files of one jest worker share needs no reader in the first file.
 
-MOTO_PORT (set by the harness) is where moto's Step Functions interpreter sends its AWS calls.
+`POST /emulator/interpreter-port` (body: a port) says where moto's Step Functions interpreter
+sends its AWS calls: the harness proxy of the test file that uses the server now.
 Exit code 3 means moto is not installed.
 """
 import copy
@@ -254,11 +257,27 @@ def _import_interpreter():
     boto3.client("lambda", region_name="us-east-1", endpoint_url="http://localhost:1")
 
 
+def _with_interpreter_port_route(app):
+    def routed(environ, start_response):
+        if environ["PATH_INFO"] != "/emulator/interpreter-port" or environ["REQUEST_METHOD"] != "POST":
+            return app(environ, start_response)
+        port = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)).decode().strip()
+        if not port.isdigit():
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            return [f"the interpreter port must be a number, got: {port!r}".encode()]
+        # moto's interpreter reads MOTO_PORT for every client it makes.
+        os.environ["MOTO_PORT"] = port
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [port.encode()]
+    return routed
+
+
 def main():
-    app = DomainDispatcherApplication(create_backend_app)
+    app = _with_interpreter_port_route(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=_exit_when_parent_goes_away, daemon=True).start()
     print(f"MOTO_LISTENING {server.server_port}", flush=True)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     threading.Thread(target=_import_interpreter, daemon=True).start()
     server.serve_forever()
 

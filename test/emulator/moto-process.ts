@@ -1,11 +1,13 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
-import type { Writable } from 'stream';
 
 const LAUNCHER = path.join(__dirname, 'moto-launcher.py');
 /** moto's imports are CPU-bound: on a busy machine it has taken over a minute to listen. A start that fails exits at once. */
 export const START_TIMEOUT_MS = 300_000;
 const MOTO_MISSING_EXIT_CODE = 3;
+/** How long a known shared server may take to answer before it is taken for dead and another is started. */
+const SHARED_ANSWER_TIMEOUT_MS = 30_000;
 
 /** The Python that runs moto: `MOTO_PYTHON`, or `python3` from the PATH. */
 export function motoPython(): string {
@@ -27,25 +29,60 @@ export class MotoMissingError extends Error {
   public override readonly name = 'MotoMissingError';
 }
 
-/** A moto server started for the tests; `stop()` ends it by its PID. */
+interface SharedRecord { readonly pid: number; readonly url: string }
+
+/**
+ * A moto server for the tests, on a free 127.0.0.1 port, writing its output to the emulator log.
+ * It ends by itself when the process that started it goes away (its standard input closes).
+ */
 export class MotoProcess {
+  /** A server of its own: `stop()` ends it by its PID. */
+  public static async start(interpreterPort: number, logFile: string): Promise<MotoProcess> {
+    const moto = await MotoProcess.launch(logFile);
+    await moto.pointInterpreterAt(interpreterPort);
+    return moto;
+  }
+
   /**
-   * Starts moto on a free 127.0.0.1 port. `interpreterPort` is where moto's Step Functions
-   * interpreter sends its AWS calls (the harness proxy). moto's output goes to `log`.
+   * The server every emulator of this process uses, started by the first and found again by the
+   * next: a jest worker runs many test files one after another, each with a module registry of its
+   * own, so the server is recorded in a file named after the PID. Starting moto is most of an
+   * emulator test file's CPU start-up cost. The caller resets its state; nothing stops it.
    */
-  public static async start(interpreterPort: number, log: Writable): Promise<MotoProcess> {
-    const child = spawn(motoPython(), [LAUNCHER], {
-      env: { ...process.env, MOTO_PORT: String(interpreterPort), PYTHONUNBUFFERED: '1' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const moto = new MotoProcess(child);
-    child.stderr!.pipe(log, { end: false });
+  public static async shared(interpreterPort: number, logFile: string): Promise<MotoProcess> {
+    const record = path.join(path.dirname(logFile), `moto-of-${process.pid}.json`);
+    const known = readRecord(record);
+    if (known) {
+      const moto = new MotoProcess(known.pid, known.url);
+      if (await moto.pointInterpreterAt(interpreterPort, SHARED_ANSWER_TIMEOUT_MS).then(() => true, () => false)) return moto;
+    }
+    const moto = await MotoProcess.launch(logFile);
+    await moto.pointInterpreterAt(interpreterPort);
+    fs.writeFileSync(record, JSON.stringify({ pid: moto.pid!, url: moto.url } satisfies SharedRecord));
+    return moto;
+  }
+
+  private static async launch(logFile: string): Promise<MotoProcess> {
+    const logFd = fs.openSync(logFile, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(motoPython(), [LAUNCHER], {
+        env: { ...process.env, PYTHONUNBUFFERED: '1' },
+        stdio: ['pipe', 'pipe', logFd],
+      });
+    } finally {
+      fs.closeSync(logFd);
+    }
+    // Neither the server nor its pipes keep this process alive: a jest worker that shares it must
+    // be able to exit, and the closed standard input then ends the server.
+    child.unref();
+    (child.stdin as unknown as { unref(): void }).unref();
     const port = await new Promise<number>((resolve, reject) => {
       let stdout = '';
       const timer = setTimeout(() => fail(new Error(`moto did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
       const fail = (err: Error) => {
         clearTimeout(timer);
-        moto.kill();
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
         reject(err);
       };
       child.on('error', err => fail(new MotoMissingError(`${motoPython()} cannot be run: ${err.message}`)));
@@ -58,44 +95,45 @@ export class MotoProcess {
         if (match) {
           clearTimeout(timer);
           child.removeAllListeners('exit');
-          child.stdout!.removeAllListeners('data');
-          child.stdout!.pipe(log, { end: false });
+          child.removeAllListeners('error');
+          // The launcher writes the rest of its standard output to the emulator log.
+          child.stdout!.destroy();
           resolve(Number(match[1]));
         }
       });
     });
-    moto.url = `http://127.0.0.1:${port}`;
-    return moto;
+    return new MotoProcess(child.pid, `http://127.0.0.1:${port}`, child);
   }
 
-  /** moto's own URL (not recorded, not scripted). */
-  public url = '';
-  private readonly onExit: () => void;
+  private constructor(
+    public readonly pid: number | undefined,
+    /** moto's own URL (not recorded, not scripted). */
+    public readonly url: string,
+    private readonly child?: ChildProcess,
+  ) {}
 
-  private constructor(private readonly child: ChildProcess) {
-    // Also ends moto when the test process exits without calling stop(); the launcher itself
-    // exits when its stdin closes, which covers a test process that is killed.
-    this.onExit = () => this.kill();
-    process.once('exit', this.onExit);
-  }
-
-  public get pid(): number | undefined {
-    return this.child.pid;
-  }
-
-  /** Ends moto: SIGTERM, then SIGKILL if it has not exited after 2 s. */
+  /** Ends a server started by `start()`: SIGTERM, then SIGKILL if it has not exited after 2 s. */
   public async stop(): Promise<void> {
-    process.removeListener('exit', this.onExit);
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise<void>(resolve => this.child.once('exit', () => resolve()));
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.kill(), 2000);
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>(resolve => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
     await exited;
     clearTimeout(timer);
   }
 
-  private kill(): void {
-    process.removeListener('exit', this.onExit);
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  /** Where moto's Step Functions interpreter sends its AWS calls from now on. */
+  private async pointInterpreterAt(port: number, timeoutMs = START_TIMEOUT_MS): Promise<void> {
+    const response = await fetch(`${this.url}/emulator/interpreter-port`, { method: 'POST', body: String(port), signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) throw new Error(`moto at ${this.url} refused the interpreter port: ${response.status} ${await response.text()}`);
+  }
+}
+
+function readRecord(file: string): SharedRecord | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as SharedRecord;
+  } catch {
+    return undefined;
   }
 }
