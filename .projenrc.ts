@@ -133,17 +133,15 @@ bundleTask.addCondition('ts-node --transpile-only scripts/bundle-stamp.ts stale'
 bundleTask.exec('ts-node --transpile-only scripts/bundle-stamp.ts record');
 // Jest runs the bundled assets (the emulator tests execute exactly what ships). Coverage (the 90%
 // of lines) is measured on the unit tests. The suites that run the shipped bundles on moto or over
-// real SSH run without it: the bundles are not instrumented, and V8's coverage counters cost those
-// suites about a quarter of their CPU time. Together the two runs take every test file. The
-// emulator run goes first: it spends much of its time waiting (sshd, ansible, scripted waits), so
-// in CI it overlaps the other gates, and the unit run, all CPU, fills the cores at the end.
+// real SSH run after them without it: the bundles are not instrumented, and V8's coverage counters
+// cost those suites about a quarter of their CPU time. Together the two runs take every test file.
 const RUNS_ON_EMULATOR = '\\.(emulator|ssh)\\.test\\.ts$';
 project.testTask.reset();
 project.testTask.spawn(bundleTask);
+project.testTask.exec(`jest --ci --testPathIgnorePatterns /node_modules/ '${RUNS_ON_EMULATOR}'`);
 project.testTask.exec(`jest --ci --coverage=false --testPathPatterns '${RUNS_ON_EMULATOR}'`, {
   env: { JEST_JUNIT_OUTPUT_NAME: 'junit-emulator.xml' },
 });
-project.testTask.exec(`jest --ci --testPathIgnorePatterns /node_modules/ '${RUNS_ON_EMULATOR}'`);
 project.testTask.spawn(project.eslint!.eslintTask);
 project.addPackageIgnore('/lambda-src/');
 project.addPackageIgnore('/examples/');
