@@ -25,7 +25,7 @@ const Listing = z.object({ _meta: z.object({ hostvars: z.record(Vars) }).optiona
  */
 export function staticInventoryYaml(listingJson: string, groupsByTag: readonly string[]): string {
   const what = 'the EC2 inventory listing (ansible-inventory --list)';
-  const { _meta: meta, ...groups } = parseInput(Listing, parseJson(listingJson, what), what);
+  const { _meta: meta, ...groups } = parseInput(Listing, withoutUnsafeMarks(parseJson(listingJson, what)), what);
   const name = (text: string) => yamlValue(text, false);
   const vars = (values: Record<string, unknown>) => `{${Object.entries(values).map(([k, v]) => `${name(k)}: ${yamlValue(v, true)}`).join(', ')}}`;
   const members = (names: string[] = []) => `{${names.map(n => `${name(n)}: null`).join(', ')}}`;
@@ -59,4 +59,17 @@ function tagGroups(hostvars: Record<string, Record<string, unknown>>, groupsByTa
     }
   }
   return groups;
+}
+
+/**
+ * `ansible-inventory --list` writes a string that is marked unsafe as `{"__ansible_unsafe": "..."}`:
+ * amazon.aws 10's aws_ec2 plugin marks every instance string so (seen with ansible-core 2.19). Every
+ * string of the static inventory is unsafe anyway, so a mark is read as the string it holds.
+ */
+function withoutUnsafeMarks(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUnsafeMarks);
+  if (typeof value !== 'object' || value === null) return value;
+  const entries = Object.entries(value);
+  if (entries.length === 1 && entries[0][0] === '__ansible_unsafe' && typeof entries[0][1] === 'string') return entries[0][1];
+  return Object.fromEntries(entries.map(([key, inner]) => [key, withoutUnsafeMarks(inner)]));
 }

@@ -30,6 +30,11 @@ function markedUnsafe(value: unknown): unknown {
   return value;
 }
 
+test('a listing whose strings are marked unsafe ({"__ansible_unsafe": ...}, as amazon.aws 10 lists them) gives the inventory of the plain listing', () => {
+  const marked = { ...listing, _meta: { hostvars: markedUnsafe(listing._meta.hostvars) } };
+  expect(staticInventoryYaml(JSON.stringify(marked), ['Role', 'aws:team'])).toBe(staticInventoryYaml(JSON.stringify(listing), ['Role', 'aws:team']));
+});
+
 (hasAnsible ? describe : describe.skip)('the static EC2 inventory, read by ansible-inventory', () => {
   test('keeps every host variable as it was listed, every string marked unsafe, and adds a group per tag value (letters, digits and _ only)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'static-inventory-'));
