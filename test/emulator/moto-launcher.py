@@ -276,7 +276,10 @@ def main():
     app = _with_interpreter_port_route(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=_exit_when_parent_goes_away, daemon=True).start()
-    print(f"MOTO_LISTENING {server.server_port}", flush=True)
+    # One write with its newline: the harness stops reading at the newline, so a later write to
+    # this pipe would fail.
+    sys.stdout.write(f"MOTO_LISTENING {server.server_port}\n")
+    sys.stdout.flush()
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     threading.Thread(target=_import_interpreter, daemon=True).start()
     server.serve_forever()

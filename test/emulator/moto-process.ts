@@ -91,7 +91,7 @@ export class MotoProcess {
         : new Error(`moto exited with code ${code} while starting; see its output in the emulator log`)));
       child.stdout!.on('data', chunk => {
         stdout += chunk;
-        const match = /MOTO_LISTENING (\d+)/.exec(stdout);
+        const match = /MOTO_LISTENING (\d+)\n/.exec(stdout);
         if (match) {
           clearTimeout(timer);
           child.removeAllListeners('exit');
